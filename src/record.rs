@@ -1,0 +1,328 @@
+//! The per-call record: one owned value that flows through every stage and is written as the
+//! call's JSON result. Its shape is the public schema (see README "Result schema"); bump
+//! [`SCHEMA_VERSION`] on any incompatible change so that resumed batches re-run stale results.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Version of the JSON result layout written for each call.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Who is speaking on a track or in an utterance.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Customer,
+    /// A mono recording: both parties on one track, role not known from the audio layout.
+    Mixed,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Customer => "customer",
+            Role::Mixed => "mixed",
+        }
+    }
+    /// Chinese label used in reports.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Agent => "座席",
+            Role::Customer => "客户",
+            Role::Mixed => "混合",
+        }
+    }
+}
+
+/// Which party ended the call.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Agent,
+    Customer,
+    Unknown,
+}
+
+/// Call direction from the switch metadata.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// Outcome of a call's inspection.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Every stage ran (warnings may still be present).
+    Ok,
+    /// A stage failed; `errors` says which and why. Later stages did not run.
+    Failed,
+}
+
+/// A time span on the call's time line, in seconds from the start of the recording.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub start: f64,
+    pub end: f64,
+}
+
+impl Span {
+    pub fn new(start: f64, end: f64) -> Span {
+        Span { start, end }
+    }
+    pub fn duration(&self) -> f64 {
+        (self.end - self.start).max(0.0)
+    }
+}
+
+/// The per-call record written as `<out>/calls/<call_id>.json`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct CallRecord {
+    pub schema_version: u32,
+    /// Version of zhijian that wrote the record.
+    pub zhijian_version: String,
+    /// Stable id: the metadata call id, or derived from the file name.
+    pub call_id: String,
+    pub input: InputInfo,
+    /// Hash of the settings that affect results; with `input.sha256` it decides whether a rerun
+    /// can skip this call.
+    pub settings_hash: String,
+    pub status: CallStatus,
+    /// Length of the recording in seconds (0 when decoding failed).
+    pub duration_s: f64,
+    /// One entry per analysed track, with the role it was given.
+    pub channels: Vec<ChannelInfo>,
+    /// True when the recording is mono: roles of speech are then not known from the layout.
+    pub mono: bool,
+    /// The row of `--meta` for this file, if any.
+    pub metadata: Option<CallMeta>,
+    /// Speech found by the VAD, per track, sorted by start time.
+    pub segments: Vec<SpeechSegment>,
+    /// Time-stamped acoustic events a reviewer can jump to.
+    pub findings: Findings,
+    /// Call-level numbers derived from the segments.
+    pub metrics: Metrics,
+    /// Transcribed utterances (empty until ASR runs), sorted by start time.
+    #[serde(default)]
+    pub utterances: Vec<Utterance>,
+    /// Call-level classifier features (absent until the classifier runs).
+    #[serde(default)]
+    pub classification: Option<CallClassification>,
+    /// Scorecard result (absent until scoring runs).
+    #[serde(default)]
+    pub score: Option<serde_json::Value>,
+    /// Problems that did not stop the inspection (e.g. an all-silent track).
+    #[serde(default)]
+    pub warnings: Vec<Problem>,
+    /// Problems that stopped it; present only when `status` is `failed`.
+    #[serde(default)]
+    pub errors: Vec<Problem>,
+    /// Wall time per stage in milliseconds.
+    #[serde(default)]
+    pub timings_ms: BTreeMap<String, f64>,
+}
+
+/// What was read from disk.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct InputInfo {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    /// SHA-256 of the file's bytes (hex).
+    pub sha256: String,
+    /// Absent when the file could not be probed.
+    pub format: Option<AudioFormat>,
+}
+
+/// The container and codec as decoded.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AudioFormat {
+    /// e.g. "wav", "mp3", "flac", "ogg", "m4a".
+    pub container: String,
+    /// e.g. "pcm_s16le", "pcm_alaw", "pcm_mulaw", "mp3", "aac", "vorbis", "flac".
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: usize,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ChannelInfo {
+    /// Index of the track in the source file (0 = left).
+    pub index: usize,
+    pub role: Role,
+    /// Seconds of detected speech on this track.
+    pub speech_s: f64,
+    /// Estimated background level (dBFS) and speech level (dBFS), for diagnosing bad audio.
+    pub noise_floor_dbfs: f64,
+    pub speech_level_dbfs: f64,
+}
+
+/// A row of the `--meta` CSV.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct CallMeta {
+    pub call_id: Option<String>,
+    pub file: Option<String>,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    /// Queue or skill group; selects the scorecard.
+    pub queue: Option<String>,
+    pub direction: Option<Direction>,
+    /// Call start as written by the switch (ISO 8601 recommended).
+    pub start_time: Option<String>,
+    pub customer_number: Option<String>,
+    /// Which side hung up, when the switch records it; overrides the acoustic guess.
+    pub hangup_side: Option<Side>,
+    /// Which stereo channel carries the agent for this file ("left"/"right"), overriding
+    /// `--agent-channel`.
+    pub agent_channel: Option<String>,
+    /// Columns zhijian does not know, kept for rules and reports.
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Speech found by the VAD on one track.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct SpeechSegment {
+    pub role: Role,
+    pub channel: usize,
+    pub start: f64,
+    pub end: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Findings {
+    /// Spans where nobody speaks, longer than the silence threshold, between the first and the
+    /// last speech of the call (冷场 / dead air).
+    pub silences: Vec<Span>,
+    /// Spans where both parties speak at once for at least the overlap threshold.
+    pub overlaps: Vec<Span>,
+    /// One party starting to speak while the other is mid-utterance (抢话).
+    pub interruptions: Vec<Interruption>,
+    /// Customer turn end → agent reply start.
+    pub latencies: Vec<Latency>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Interruption {
+    /// Who started speaking.
+    pub by: Role,
+    /// When they started (seconds).
+    pub at: f64,
+    /// The overlapping span.
+    pub span: Span,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Latency {
+    /// End of the customer's turn.
+    pub customer_end: f64,
+    /// Start of the agent's reply.
+    pub agent_start: f64,
+    pub seconds: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Metrics {
+    pub duration_s: f64,
+    /// Seconds of speech per role ("agent", "customer" or "mixed").
+    pub talk_s: BTreeMap<String, f64>,
+    /// Agent talk time over total talk time (None for mono or when nobody spoke).
+    pub agent_talk_ratio: Option<f64>,
+    pub silence_count: usize,
+    pub silence_total_s: f64,
+    pub silence_longest_s: f64,
+    /// Seconds from the start of the recording to the first speech, and from the last speech
+    /// to the end.
+    pub leading_silence_s: f64,
+    pub trailing_silence_s: f64,
+    pub overlap_count: usize,
+    pub overlap_total_s: f64,
+    pub interruptions_by_agent: usize,
+    pub interruptions_by_customer: usize,
+    pub latency_mean_s: Option<f64>,
+    pub latency_max_s: Option<f64>,
+    /// Role of the last speech segment (None when there is no speech).
+    pub last_speaker: Option<Role>,
+    /// The customer's speech runs into the end of the recording: the call was cut while they
+    /// were talking.
+    pub ended_while_customer_speaking: bool,
+    pub hangup: Hangup,
+    /// Characters per minute per role, filled in by ASR.
+    #[serde(default)]
+    pub speech_rate_cpm: BTreeMap<String, f64>,
+}
+
+/// Who ended the call, and how we know.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Hangup {
+    pub side: Side,
+    /// "metadata" (switch record), "inferred" (from the audio) or "unknown".
+    pub source: String,
+    /// Short reason for an inferred answer.
+    pub reason: String,
+}
+
+impl Default for Hangup {
+    fn default() -> Self {
+        Hangup {
+            side: Side::Unknown,
+            source: "unknown".into(),
+            reason: String::new(),
+        }
+    }
+}
+
+/// One transcribed stretch of speech by one party.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Utterance {
+    /// Index in the call's utterance list (stable evidence reference).
+    pub id: usize,
+    /// Agent or customer (exact on stereo); on mono a guess from what is said, or `mixed`.
+    pub role: Role,
+    pub start: f64,
+    pub end: f64,
+    /// Simplified Chinese text as recognised.
+    pub text: String,
+    /// jieba tokens of `text`.
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    /// Mean token log-probability from the recogniser (0 when unknown).
+    #[serde(default)]
+    pub avg_logprob: f64,
+    /// Speech rate of this utterance in characters (Han + digits) per minute.
+    #[serde(default)]
+    pub chars_per_min: f64,
+    /// Classifier probabilities per head ("attitude", "emotion", "intent") and label.
+    #[serde(default)]
+    pub scores: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl Default for Role {
+    fn default() -> Self {
+        Role::Mixed
+    }
+}
+
+/// Call-level classifier features for the scorecards.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct CallClassification {
+    /// Per role, per head, per label: the maximum probability over the role's utterances.
+    pub max: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
+    /// Same shape: the mean probability.
+    pub mean: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
+    /// The customer's emotion label probabilities over the first and last thirds of the call.
+    pub customer_emotion_start: BTreeMap<String, f64>,
+    pub customer_emotion_end: BTreeMap<String, f64>,
+}
+
+/// A warning or error with the stage it came from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// "read", "decode", "vad", "asr", "classify", "score", "write" …
+    pub stage: String,
+    pub message: String,
+}
