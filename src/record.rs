@@ -10,12 +10,15 @@ use std::path::PathBuf;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Who is speaking on a track or in an utterance.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Agent,
     Customer,
     /// A mono recording: both parties on one track, role not known from the audio layout.
+    #[default]
     Mixed,
 }
 
@@ -55,10 +58,11 @@ pub enum Direction {
 }
 
 /// Outcome of a call's inspection.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
     /// Every stage ran (warnings may still be present).
+    #[default]
     Ok,
     /// A stage failed; `errors` says which and why. Later stages did not run.
     Failed,
@@ -81,7 +85,11 @@ impl Span {
 }
 
 /// The per-call record written as `<out>/calls/<call_id>.json`.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+///
+/// Every field has a default so that hand-written records (e.g. for `zhijian score`) need only
+/// the parts a scorecard reads.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(default)]
 pub struct CallRecord {
     pub schema_version: u32,
     /// Version of zhijian that wrote the record.
@@ -163,6 +171,7 @@ pub struct ChannelInfo {
 
 /// A row of the `--meta` CSV.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
 pub struct CallMeta {
     pub call_id: Option<String>,
     pub file: Option<String>,
@@ -194,6 +203,7 @@ pub struct SpeechSegment {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(default)]
 pub struct Findings {
     /// Spans where nobody speaks, longer than the silence threshold, between the first and the
     /// last speech of the call (冷场 / dead air).
@@ -226,6 +236,7 @@ pub struct Latency {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(default)]
 pub struct Metrics {
     pub duration_s: f64,
     /// Seconds of speech per role ("agent", "customer" or "mixed").
@@ -278,6 +289,7 @@ impl Default for Hangup {
 
 /// One transcribed stretch of speech by one party.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
 pub struct Utterance {
     /// Index in the call's utterance list (stable evidence reference).
     pub id: usize,
@@ -301,11 +313,6 @@ pub struct Utterance {
     pub scores: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
-impl Default for Role {
-    fn default() -> Self {
-        Role::Mixed
-    }
-}
 
 /// Call-level classifier features for the scorecards.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
