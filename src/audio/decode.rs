@@ -62,6 +62,11 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioEr
             MetadataOptions::default(),
         )
         .map_err(|e| match e {
+            // A known container with an unknown codec inside (e.g. GSM 6.10 in WAV) is a codec
+            // problem; nothing recognisable at all is "not audio".
+            SymErr::Unsupported(what) if !what.contains("format reader") => {
+                AudioError::UnsupportedCodec(what.to_string())
+            }
             SymErr::Unsupported(_) => {
                 AudioError::NotAudio("no supported container or codec signature found".into())
             }
@@ -75,6 +80,7 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioEr
         .default_track(TrackType::Audio)
         .ok_or(AudioError::NoAudioTrack)?;
     let track_id = track.id;
+    let declared_frames = track.num_frames;
     let params = track
         .codec_params
         .as_ref()
@@ -195,6 +201,27 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioEr
     }
     if decoded_frames == 0 {
         return Err(AudioError::ZeroLength);
+    }
+    // The container promised more than the stream delivered: damage (a resyncing MP3 reader
+    // skips garbage silently) or truncation. Half missing is no longer the call.
+    let truncated = warnings.iter().any(|w| w.starts_with("truncated"));
+    if let Some(declared) = declared_frames.filter(|&n| n > 0 && !truncated) {
+        let got = decoded_frames as f64 / declared as f64;
+        let secs = |n: f64| n / rate.max(1) as f64;
+        if got < 0.5 {
+            return Err(AudioError::Corrupt(format!(
+                "only {:.1} s of the declared {:.1} s could be decoded",
+                secs(decoded_frames as f64),
+                secs(declared as f64)
+            )));
+        }
+        if got < 0.98 {
+            warnings.push(format!(
+                "damaged or truncated: decoded {:.1} s of the declared {:.1} s",
+                secs(decoded_frames as f64),
+                secs(declared as f64)
+            ));
+        }
     }
     // Clip non-finite samples a broken float WAV can carry; they would poison every mean.
     for ch in &mut channels {
