@@ -15,6 +15,8 @@ pub struct FindingsConfig {
     pub overlap_min_s: f64,
     /// Customer speech ending this close to the end of the recording counts as cut off.
     pub cut_off_s: f64,
+    /// A party's own pause at least this long before speaking starts a new turn.
+    pub turn_gap_s: f64,
 }
 
 impl Default for FindingsConfig {
@@ -23,6 +25,7 @@ impl Default for FindingsConfig {
             silence_min_s: 5.0,
             overlap_min_s: 0.5,
             cut_off_s: 0.3,
+            turn_gap_s: 1.0,
         }
     }
 }
@@ -93,13 +96,20 @@ pub fn analyse(
     m.overlap_count = f.overlaps.len();
     m.overlap_total_s = f.overlaps.iter().map(Span::duration).sum();
 
-    // Interruptions: a party starts while the other is mid-utterance and both keep talking for
-    // at least the overlap threshold.
+    // Interruptions: a party starts a new turn (after at least `turn_gap_s` of their own
+    // silence, so resuming after a breath is not counted again) while the other is
+    // mid-utterance, and both keep talking for at least the overlap threshold.
     for (by, mine, theirs) in [
         (Role::Agent, &agent, &customer),
         (Role::Customer, &customer, &agent),
     ] {
+        let mut prev_end = f64::NEG_INFINITY;
         for s in mine.iter() {
+            let new_turn = s.start - prev_end >= cfg.turn_gap_s;
+            prev_end = prev_end.max(s.end);
+            if !new_turn {
+                continue;
+            }
             if let Some(o) = theirs.iter().find(|o| o.start < s.start && o.end > s.start) {
                 let span = Span::new(s.start, s.end.min(o.end));
                 if span.duration() >= cfg.overlap_min_s {

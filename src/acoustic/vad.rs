@@ -38,10 +38,10 @@ impl Default for VadConfig {
     fn default() -> Self {
         VadConfig {
             onset_db: 10.0,
-            offset_db: 6.0,
+            offset_db: 4.0,
             min_floor_dbfs: -62.0,
             floor_window_s: 8.0,
-            bridge_s: 0.30,
+            bridge_s: 0.40,
             min_segment_s: 0.15,
             min_voiced_s: 0.06,
         }

@@ -3,3 +3,4 @@
 mod audio;
 mod batch;
 mod common;
+mod samples;
