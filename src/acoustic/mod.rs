@@ -2,6 +2,7 @@
 //! interruptions, latency, hang-up). Works on 16 kHz tracks whose roles are already known.
 
 pub mod findings;
+pub mod synth;
 pub mod vad;
 
 pub use findings::{analyse, apply_hangup_metadata, FindingsConfig};

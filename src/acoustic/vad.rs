@@ -71,14 +71,29 @@ pub fn detect(samples: &[f32], cfg: &VadConfig) -> VadResult {
             ..Default::default()
         };
     }
-    let hp = high_pass(samples);
+    // One streaming pass: high-pass, per-hop energy, and the 8 kHz copy the voicing test reads.
+    // The full-rate filtered signal is never stored (an hour of it is 230 MB per track).
+    let mut hp = HighPass::new();
+    let mut hop_energy = vec![0f64; samples.len() / HOP + 1];
+    let mut decimated = Vec::with_capacity(samples.len() / 2 + 1);
+    let mut pair = 0f32;
+    for (i, &x) in samples.iter().enumerate() {
+        let y = hp.next(x);
+        hop_energy[i / HOP] += (y as f64) * (y as f64);
+        // 2:1 decimation by pair averaging (telephone speech has nothing above 4 kHz anyway).
+        if i % 2 == 0 {
+            pair = y;
+        } else {
+            decimated.push((pair + y) * 0.5);
+        }
+    }
     let energy: Vec<f64> = (0..n_frames)
         .map(|i| {
-            let f = &hp[i * HOP..i * HOP + WIN];
-            let ms = f.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / WIN as f64;
+            let ms = (hop_energy[i] + hop_energy[i + 1]) / WIN as f64;
             10.0 * (ms + 1e-12).log10()
         })
         .collect();
+    drop(hop_energy);
     // Minimum statistics: min over a centred window, lifted by the typical spread of noise frames
     // around their mean (the minimum of many noisy frames sits a few dB under the mean).
     let half = ((cfg.floor_window_s * RATE as f64 / HOP as f64) as usize / 2).max(1);
@@ -130,7 +145,6 @@ pub fn detect(samples: &[f32], cfg: &VadConfig) -> VadResult {
     let min_frames = fr(cfg.min_segment_s);
     let min_voiced = fr(cfg.min_voiced_s).max(1);
     let (max_unvoiced, lead, tail) = (fr(0.6), fr(0.20), fr(0.30));
-    let decimated = decimate2(&hp);
     let mut kept: Vec<(usize, usize)> = Vec::new();
     for (s, e) in merged {
         if e - s < min_frames {
@@ -197,31 +211,39 @@ pub fn detect(samples: &[f32], cfg: &VadConfig) -> VadResult {
     }
 }
 
-/// First-order DC blocker plus a 2nd-order high-pass at ~120 Hz: mains hum and handset thumps
+/// 2nd-order high-pass at 120 Hz (RBJ biquad, Q 0.707, 16 kHz): mains hum and handset thumps
 /// carry energy but no speech.
-fn high_pass(x: &[f32]) -> Vec<f32> {
-    // Biquad high-pass, RBJ cookbook, f0 = 120 Hz, Q = 0.707, fs = 16 kHz.
-    let w0 = 2.0 * std::f64::consts::PI * 120.0 / RATE as f64;
-    let alpha = w0.sin() / (2.0 * 0.707);
-    let cos = w0.cos();
-    let a0 = 1.0 + alpha;
-    let b0 = (1.0 + cos) / 2.0 / a0;
-    let b1 = -(1.0 + cos) / a0;
-    let b2 = b0;
-    let a1 = -2.0 * cos / a0;
-    let a2 = (1.0 - alpha) / a0;
-    let (mut x1, mut x2, mut y1, mut y2) = (0.0f64, 0.0, 0.0, 0.0);
-    x.iter()
-        .map(|&s| {
-            let s = s as f64;
-            let y = b0 * s + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-            x2 = x1;
-            x1 = s;
-            y2 = y1;
-            y1 = y;
-            y as f32
-        })
-        .collect()
+struct HighPass {
+    b: [f64; 3],
+    a: [f64; 2],
+    x: [f64; 2],
+    y: [f64; 2],
+}
+
+impl HighPass {
+    fn new() -> HighPass {
+        let w0 = 2.0 * std::f64::consts::PI * 120.0 / RATE as f64;
+        let alpha = w0.sin() / (2.0 * 0.707);
+        let cos = w0.cos();
+        let a0 = 1.0 + alpha;
+        let b0 = (1.0 + cos) / 2.0 / a0;
+        HighPass {
+            b: [b0, -(1.0 + cos) / a0, b0],
+            a: [-2.0 * cos / a0, (1.0 - alpha) / a0],
+            x: [0.0; 2],
+            y: [0.0; 2],
+        }
+    }
+
+    fn next(&mut self, s: f32) -> f32 {
+        let s = s as f64;
+        let y = self.b[0] * s + self.b[1] * self.x[0] + self.b[2] * self.x[1]
+            - self.a[0] * self.y[0]
+            - self.a[1] * self.y[1];
+        self.x = [s, self.x[0]];
+        self.y = [y, self.y[0]];
+        y as f32
+    }
 }
 
 /// Sliding minimum over `[i-half, i+half]` with a monotonic deque: O(n).
@@ -247,14 +269,6 @@ fn sliding_min(v: &[f64], half: usize) -> Vec<f64> {
         *o = v[*dq.front().expect("window is never empty")];
     }
     out
-}
-
-/// 2:1 decimation with a short low-pass (telephone speech has nothing above 4 kHz anyway);
-/// the voicing test runs at 8 kHz to halve its cost.
-fn decimate2(x: &[f32]) -> Vec<f32> {
-    x.chunks(2)
-        .map(|c| c.iter().sum::<f32>() / c.len() as f32)
-        .collect()
 }
 
 /// Is frame `f` periodic with a pitch between 70 and 400 Hz? Normalised autocorrelation peak
@@ -312,39 +326,13 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    /// A speech-like burst: a harmonic voice (f0 gliding 140→180 Hz, 10 harmonics falling
-    /// 6 dB/oct) with syllable-rate amplitude modulation, between `start` and `end` seconds.
-    pub fn add_voice(buf: &mut [f32], start: f64, end: f64, level: f32, f0: f32) {
-        let (s, e) = ((start * RATE as f64) as usize, (end * RATE as f64) as usize);
-        let mut phase = 0f32;
-        for i in s..e.min(buf.len()) {
-            let t = (i - s) as f32 / RATE as f32;
-            let f = f0 + 40.0 * (t * 0.7).sin();
-            phase += 2.0 * std::f32::consts::PI * f / RATE as f32;
-            let mut v = 0f32;
-            for h in 1..=10 {
-                v += (h as f32 * phase).sin() / h as f32;
-            }
-            // Syllables at ~4.5 Hz; never fully silent inside the burst.
-            let am = 0.55 + 0.45 * (2.0 * std::f32::consts::PI * 4.5 * t).sin().abs();
-            buf[i] += level * am * v;
-        }
-    }
+    use crate::acoustic::synth::{add_noise, add_voice as voice};
 
-    pub fn add_noise(buf: &mut [f32], level: f32, seed: u64) {
-        let mut st = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        for s in buf.iter_mut() {
-            st = st
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = ((st >> 33) as f32 / (1u64 << 31) as f32) - 1.0;
-            *s += level * u;
-        }
+    fn add_voice(buf: &mut [f32], start: f64, end: f64, level: f32, f0: f32) {
+        voice(buf, RATE as u32, start, end, level, f0);
     }
 
     fn secs(n: f64) -> usize {

@@ -134,51 +134,7 @@ pub fn linear_to_ulaw(pcm: i16) -> u8 {
     (uval ^ mask) as u8
 }
 
-/// Speech-like voiced burst (harmonics of a gliding f0, syllable-rate envelope).
-pub fn add_voice(buf: &mut [f32], rate: u32, start: f64, end: f64, level: f32, f0: f32) {
-    let (s, e) = ((start * rate as f64) as usize, (end * rate as f64) as usize);
-    let mut phase = 0f32;
-    for i in s..e.min(buf.len()) {
-        let t = (i - s) as f32 / rate as f32;
-        let f = f0 + 30.0 * (t * 0.7).sin();
-        phase += 2.0 * std::f32::consts::PI * f / rate as f32;
-        let mut v = 0f32;
-        for h in 1..=12 {
-            if f * h as f32 > rate as f32 / 2.0 - 200.0 {
-                break;
-            }
-            v += (h as f32 * phase).sin() / h as f32;
-        }
-        let am = 0.55 + 0.45 * (2.0 * std::f32::consts::PI * 4.5 * t).sin().abs();
-        buf[i] += level * am * v;
-    }
-}
-
-pub fn add_noise(buf: &mut [f32], level: f32, seed: u64) {
-    let mut st = seed.wrapping_add(0x9E3779B97F4A7C15);
-    for s in buf.iter_mut() {
-        st = st
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *s += level * (((st >> 33) as f32 / (1u64 << 31) as f32) - 1.0);
-    }
-}
-
-/// A two-party call: `agent` and `customer` are lists of (start, end) bursts.
-pub fn call(rate: u32, secs: f64, agent: &[(f64, f64)], customer: &[(f64, f64)]) -> Vec<Vec<f32>> {
-    let n = (secs * rate as f64) as usize;
-    let mut a = vec![0f32; n];
-    let mut c = vec![0f32; n];
-    add_noise(&mut a, 0.002, 1);
-    add_noise(&mut c, 0.002, 2);
-    for &(s, e) in agent {
-        add_voice(&mut a, rate, s, e, 0.2, 140.0);
-    }
-    for &(s, e) in customer {
-        add_voice(&mut c, rate, s, e, 0.2, 210.0);
-    }
-    vec![a, c]
-}
+pub use zhijian::acoustic::synth::call;
 
 pub fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol
