@@ -6,7 +6,6 @@
 //! WAV to a temporary file first.
 
 #[path = "../tests/it/common.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::time::Instant;
@@ -17,8 +16,16 @@ use zhijian::record::Role;
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|k| k.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -28,7 +35,10 @@ fn main() {
         measure(std::path::Path::new(&wav));
         return;
     }
-    let secs_total = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3600.0f64);
+    let secs_total = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3600.0f64);
     // A two-minute conversation pattern, tiled to the full length.
     let pattern = 120.0;
     let (mut agent, mut customer) = (Vec::new(), Vec::new());
@@ -58,7 +68,7 @@ fn main() {
 
 fn measure(path: &std::path::Path) {
     let t0 = Instant::now();
-    let d = decode_file(&path, &DecodeOptions::default()).unwrap();
+    let d = decode_file(path, &DecodeOptions::default()).unwrap();
     let t_decode = t0.elapsed().as_secs_f64();
     let rss_decode = peak_rss_mib();
     let t0 = Instant::now();
@@ -66,7 +76,10 @@ fn measure(path: &std::path::Path) {
     let t_resample = t0.elapsed().as_secs_f64();
     let rss_resample = peak_rss_mib();
     let t0 = Instant::now();
-    let roles = [(0, Role::Agent, &tracks[0][..]), (1, Role::Customer, &tracks[1][..])];
+    let roles = [
+        (0, Role::Agent, &tracks[0][..]),
+        (1, Role::Customer, &tracks[1][..]),
+    ];
     let (_, segs) = acoustic::detect_tracks(&roles, &VadConfig::default());
     let t_vad = t0.elapsed().as_secs_f64();
     let audio_s = tracks[0].len() as f64 / TARGET_RATE as f64;
@@ -75,10 +88,22 @@ fn measure(path: &std::path::Path) {
     let t_find = t0.elapsed().as_secs_f64();
     let total = t_decode + t_resample + t_vad + t_find;
 
-    println!("acoustic stage, {:.0} s stereo 8 kHz 16-bit WAV ({} segments, {} silences, {} overlaps)", audio_s, segs.len(), f.silences.len(), f.overlaps.len());
+    println!(
+        "acoustic stage, {:.0} s stereo 8 kHz 16-bit WAV ({} segments, {} silences, {} overlaps)",
+        audio_s,
+        segs.len(),
+        f.silences.len(),
+        f.overlaps.len()
+    );
     println!("| stage | wall s | audio s per wall s |");
     println!("|---|---:|---:|");
-    for (name, t) in [("decode", t_decode), ("resample 8→16 kHz", t_resample), ("VAD (2 tracks)", t_vad), ("findings", t_find), ("total", total)] {
+    for (name, t) in [
+        ("decode", t_decode),
+        ("resample 8→16 kHz", t_resample),
+        ("VAD (2 tracks)", t_vad),
+        ("findings", t_find),
+        ("total", total),
+    ] {
         println!("| {name} | {t:.3} | {:.0} |", audio_s / t.max(1e-9));
     }
     println!(

@@ -27,7 +27,9 @@ pub fn add_voice(buf: &mut [f32], rate: u32, start: f64, end: f64, level: f32, f
 pub fn add_noise(buf: &mut [f32], level: f32, seed: u64) {
     let mut st = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
     for s in buf.iter_mut() {
-        st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        st = st
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         *s += level * (((st >> 33) as f32 / (1u64 << 31) as f32) - 1.0);
     }
 }

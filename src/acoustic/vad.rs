@@ -426,11 +426,11 @@ mod tests {
     fn sliding_min_matches_brute_force() {
         let v: Vec<f64> = (0..50).map(|i| ((i * 37) % 11) as f64).collect();
         let got = sliding_min(&v, 3);
-        for i in 0..v.len() {
+        for (i, g) in got.iter().enumerate() {
             let lo = i.saturating_sub(3);
             let hi = (i + 3).min(v.len() - 1);
             let want = v[lo..=hi].iter().cloned().fold(f64::INFINITY, f64::min);
-            assert_eq!(got[i], want);
+            assert_eq!(*g, want);
         }
     }
 }

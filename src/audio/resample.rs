@@ -9,7 +9,11 @@ use rubato::{Fft, FixedSync, Resampler};
 /// `ceil(len * to / from)`, with the resampler's delay removed so times are preserved.
 /// Channels are done one at a time, each input freed as soon as its output exists, which keeps
 /// the peak for a one-hour stereo call near 3 × one channel instead of 4×.
-pub fn resample_to(channels: Vec<Vec<f32>>, from: u32, to: u32) -> Result<Vec<Vec<f32>>, AudioError> {
+pub fn resample_to(
+    channels: Vec<Vec<f32>>,
+    from: u32,
+    to: u32,
+) -> Result<Vec<Vec<f32>>, AudioError> {
     if from == to {
         return Ok(channels);
     }

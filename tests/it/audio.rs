@@ -143,7 +143,7 @@ fn agent_channel_and_mono() {
     let m = dir.path().join("m.wav");
     let sig = call(8000, 4.0, &[(0.5, 1.5)], &[(2.0, 3.0)]);
     let mixed: Vec<f32> = sig[0].iter().zip(&sig[1]).map(|(a, b)| a + b).collect();
-    write_wav(&m, 8000, &[mixed.clone()], Enc::S16);
+    write_wav(&m, 8000, std::slice::from_ref(&mixed), Enc::S16);
     let rec = process_one(&engine(), &m, "x");
     assert!(rec.mono);
     assert_spans(&spans(&rec, Role::Mixed), &[(0.5, 1.5), (2.0, 3.0)], 0.05);
