@@ -199,6 +199,11 @@ impl Asr {
         &self.shared.model_path
     }
 
+    /// The underlying whisper.cpp context (for callers that drive whisper-rs directly).
+    pub fn context(&self) -> &WhisperContext {
+        &self.shared.ctx
+    }
+
     /// A decoding state for one worker thread (tens of MB for base: create one per worker,
     /// not per call).
     pub fn worker(&self) -> Result<AsrWorker, AsrError> {

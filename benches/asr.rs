@@ -1,0 +1,187 @@
+//! ASR bench: zhijian's transcription (VAD spans packed into ≤ 28 s windows) against the plain
+//! whisper.cpp way (`whisper_full` over each whole channel with whisper.cpp's command-line
+//! defaults: no VAD, beam 5, language zh), on the same audio and model. One configuration per
+//! process so that `benches/asr.sh` can read each one's peak memory from `/usr/bin/time -v`.
+//!
+//! ```text
+//! cargo bench --bench asr -- MODE MODEL WORKERS THREADS [FILES…]
+//!   MODE: zhijian | unpacked (one whisper call per VAD span) | baseline
+//! cargo bench --bench asr -- convert CT2_DIR OUT.bin f16|q8_0|q5_0
+//! ```
+//! Prints one JSON line: audio seconds, wall seconds, real-time factor, CER against the
+//! sample labels, whisper calls. Without FILES it uses the four calls in samples/.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+use whisper_rs::{FullParams, SamplingStrategy};
+use zhijian::acoustic::{self, VadConfig};
+use zhijian::asr::{eval, Asr, AsrOptions};
+use zhijian::audio::{decode_file, resample_to, DecodeOptions};
+use zhijian::record::Role;
+
+/// One channel to transcribe and what was said on it.
+struct Track {
+    name: String,
+    samples: Vec<f32>,
+    reference: String,
+}
+
+/// Channels of a sample call with their reference text from `<stem>.labels.json`.
+fn load_tracks(path: &Path) -> Vec<Track> {
+    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let labels: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(path.with_file_name(format!("{stem}.labels.json"))).unwrap(),
+    )
+    .unwrap();
+    let d = decode_file(path, &DecodeOptions::default()).unwrap();
+    let chans = resample_to(d.channels, d.sample_rate, 16_000).unwrap();
+    let turns = labels["turns"].as_array().unwrap();
+    chans
+        .into_iter()
+        .enumerate()
+        .map(|(i, samples)| {
+            let reference: String = turns
+                .iter()
+                .filter(|t| labels["agent_channel"].is_null() || t["channel"] == i)
+                .map(|t| t["text"].as_str().unwrap())
+                .collect();
+            Track {
+                name: format!("{stem}#{i}"),
+                samples,
+                reference,
+            }
+        })
+        .collect()
+}
+
+/// whisper.cpp's command-line defaults on the whole track, as `whisper-cli -l zh -t N` runs.
+fn baseline(asr: &Asr, track: &[f32], threads: usize) -> (String, usize) {
+    let ctx = asr.context();
+    let mut st = ctx.create_state().unwrap();
+    let mut p = FullParams::new(SamplingStrategy::BeamSearch {
+        beam_size: 5,
+        patience: -1.0,
+    });
+    p.set_n_threads(threads as i32);
+    p.set_language(Some("zh"));
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_timestamps(false);
+    st.full(p, track).unwrap();
+    let text = st
+        .as_iter()
+        .map(|s| s.to_str_lossy().unwrap().into_owned())
+        .collect::<String>();
+    (text, track.len().div_ceil(16_000 * 30))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.first().map(String::as_str) == Some("convert") && args.len() == 4 {
+        // convert CT2_DIR OUT.bin f16|q8_0: the set-up's conversion, timed.
+        let q = match args[3].as_str() {
+            "q8_0" => zhijian::asr::convert::Quant::Q8_0,
+            "q5_0" => zhijian::asr::convert::Quant::Q5_0,
+            _ => zhijian::asr::convert::Quant::F16,
+        };
+        let t = Instant::now();
+        let r = zhijian::asr::convert::convert_ct2(Path::new(&args[1]), Path::new(&args[2]), q)
+            .unwrap();
+        eprintln!("{r} in {:.1} s", t.elapsed().as_secs_f64());
+        return;
+    }
+    if args.len() < 4 {
+        eprintln!("usage: cargo bench --bench asr -- zhijian|unpacked|baseline MODEL WORKERS THREADS [FILES…]");
+        std::process::exit(2);
+    }
+    let (mode, model) = (args[0].as_str(), PathBuf::from(&args[1]));
+    let workers: usize = args[2].parse().unwrap();
+    let threads: usize = args[3].parse().unwrap();
+    let files: Vec<PathBuf> = if args.len() > 4 {
+        args[4..].iter().map(PathBuf::from).collect()
+    } else {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        [
+            "call01_inbound_good.wav",
+            "call02_inbound_bad.wav",
+            "call03_outbound_sales.mp3",
+            "call04_mono_insurance.flac",
+        ]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect()
+    };
+    let tracks: Vec<Track> = files.iter().flat_map(|f| load_tracks(f)).collect();
+    let opts = AsrOptions {
+        threads,
+        pack: mode != "unpacked",
+        ..Default::default()
+    };
+    let asr = Asr::load(&model, opts).unwrap();
+
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut w = asr.worker().unwrap();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(tr) = tracks.get(i) else { break };
+                    let (hyp, calls) = if mode == "baseline" {
+                        baseline(&asr, &tr.samples, threads)
+                    } else {
+                        let before = w.stats().windows;
+                        let vad = acoustic::detect(&tr.samples, &VadConfig::default());
+                        let spans: Vec<(f64, f64)> =
+                            vad.segments.iter().map(|s| (s.start, s.end)).collect();
+                        let u = w
+                            .transcribe_track(&tr.samples, &spans, Role::Mixed)
+                            .unwrap();
+                        (
+                            u.iter().map(|u| u.text.as_str()).collect(),
+                            w.stats().windows - before,
+                        )
+                    };
+                    results.lock().unwrap().push((i, hyp, calls));
+                }
+            });
+        }
+    });
+    let wall = t.elapsed().as_secs_f64();
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.0);
+    let (mut edits, mut chars, mut calls) = (0usize, 0usize, 0usize);
+    let mut per_track = Vec::new();
+    for (i, hyp, c) in &results {
+        let tr = &tracks[*i];
+        let (r, h) = (eval::normalise(&tr.reference), eval::normalise(hyp));
+        let e = eval::edit_distance(&r, &h);
+        edits += e;
+        chars += r.len();
+        calls += c;
+        per_track
+            .push(serde_json::json!({"track": tr.name, "cer": e as f64 / r.len().max(1) as f64}));
+    }
+    let audio_s: f64 = tracks
+        .iter()
+        .map(|t| t.samples.len() as f64 / 16_000.0)
+        .sum();
+    println!(
+        "{}",
+        serde_json::json!({
+            "mode": mode, "model": model.file_name().unwrap().to_string_lossy(),
+            "workers": workers, "threads": threads,
+            "audio_s": (audio_s * 10.0).round() / 10.0, "wall_s": (wall * 100.0).round() / 100.0,
+            "rtf": (wall / audio_s * 1000.0).round() / 1000.0,
+            "cer": (edits as f64 / chars as f64 * 10000.0).round() / 10000.0,
+            "whisper_calls": calls, "tracks": per_track,
+        })
+    );
+}
