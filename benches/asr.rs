@@ -7,6 +7,7 @@
 //! cargo bench --bench asr -- MODE MODEL WORKERS THREADS [FILES…]
 //!   MODE: zhijian | unpacked (one whisper call per VAD span) | baseline
 //! cargo bench --bench asr -- convert CT2_DIR OUT.bin f16|q8_0|q5_0
+//! cargo bench --bench asr -- cer REF.txt HYP.txt   (score another program's transcript)
 //! ```
 //! Prints one JSON line: audio seconds, wall seconds, real-time factor, CER against the
 //! sample labels, whisper calls. Without FILES it uses the four calls in samples/.
@@ -82,6 +83,21 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().map(String::as_str) == Some("cer") && args.len() == 3 {
+        // cer REF.txt HYP.txt: score another program's output with the same normalisation.
+        let read = |p: &str| std::fs::read_to_string(p).unwrap();
+        let (r, h) = (
+            eval::normalise(&read(&args[1])),
+            eval::normalise(&read(&args[2])),
+        );
+        let e = eval::edit_distance(&r, &h);
+        println!(
+            "{{\"edits\": {e}, \"ref_chars\": {}, \"cer\": {:.4}}}",
+            r.len(),
+            e as f64 / r.len().max(1) as f64
+        );
+        return;
+    }
     if args.first().map(String::as_str) == Some("convert") && args.len() == 4 {
         // convert CT2_DIR OUT.bin f16|q8_0: the set-up's conversion, timed.
         let q = match args[3].as_str() {
