@@ -4,3 +4,5 @@
 //! transcription, classification, scoring and reporting. Each stage is a module.
 
 pub mod record;
+pub mod rules;
+pub mod text;
