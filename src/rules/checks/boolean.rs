@@ -98,8 +98,9 @@ documented! { EXPLAIN_ANY,
 /// `any`: at least one named condition in `of` holds.
 ///
 /// ## What it checks
-/// Hits when any child hits, is clear when all are clear, and is unknown otherwise. Evidence and
-/// occurrences are those of the children that hit.
+/// Hits when any child hits, is clear when all are clear, and is unknown otherwise. Evidence is
+/// that of the children that hit; the occurrences are the largest child's, so one utterance
+/// caught by two children (a phrase and the classifier) is not counted twice.
 ///
 /// ## Example
 /// ```toml
@@ -129,7 +130,7 @@ impl Any {
                     .map(|(_, o)| o)
                     .filter(Outcome::is_hit)
                     .collect();
-                let occ = hits.iter().map(|o| o.occurrences).sum();
+                let occ = hits.iter().map(|o| o.occurrences).max().unwrap_or(1);
                 Outcome::hit(occ, hits.into_iter().flat_map(|o| o.evidence).collect())
             }
         }
@@ -264,7 +265,8 @@ mod tests {
     fn evidence_and_occurrences() {
         let c = call(&[("a", 0.0, 2.0, "亲，您好"), ("a", 2.0, 4.0, "亲")]);
         let o = run(r#"{ kind = "any", of = ["qin", "hello"] }"#, &c);
-        assert_eq!(o.occurrences, 3);
+        assert_eq!(o.occurrences, 2);
+        assert_eq!(o.evidence.len(), 3);
         let o = run(r#"{ kind = "all", of = ["qin", "hello"] }"#, &c);
         assert_eq!(o.occurrences, 1);
         assert_eq!(o.evidence.len(), 3);

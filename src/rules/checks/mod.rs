@@ -168,6 +168,10 @@ impl Condition {
                 c.of.role != RoleFilter::Any
                     || c.then.as_ref().is_some_and(|t| t.role != RoleFilter::Any)
             }
+            Condition::Silence(c) => c
+                .except_after
+                .as_ref()
+                .is_some_and(|s| s.role != RoleFilter::Any),
             Condition::SpeechRate(_) | Condition::Classifier(_) => true,
             _ => false,
         }
