@@ -8,10 +8,17 @@
 //!   「公号」 matches 工号; phrases of 6 or more characters also tolerate one edit (12 or more: two),
 //!   so 「感谢您的来订」 matches 感谢您的来电.
 //! - `auto` (the default): `token` for one-character phrases, whose sound alone matches far too
-//!   much (亲 would match every 请), and `pinyin` for longer ones.
+//!   much (亲 would match every 请); *guarded* `pinyin` for two- and three-character phrases; plain
+//!   `pinyin` for longer ones. Short phrases collide with real words that sound the same (再见 /
+//!   在建, 曝光 / 报关, 骗子 / 片子), while the recogniser's errors are mostly non-words that jieba
+//!   cuts into single characters (公号 → 公 号, 头诉 → 头 诉). So a guarded hit must start and end
+//!   on word boundaries, and a sound-alike hit that is itself a dictionary word is rejected.
+//!
+//! In every mode a phrase that starts or ends with a digit only matches whole numbers: 12315 is
+//! not found in 12315678.
 //!
 //! Every hit quotes the transcript text it covers, which is what a reviewer needs to see when
-//! the match was fuzzy.
+//! the match was fuzzy. `tests/it/rules_fuzzy.rs` measures what each mode gains and costs.
 
 use super::normalize::{normalize_chars, Normalized};
 use super::phonetic::{units, Unit};
@@ -57,6 +64,8 @@ pub struct Phrase {
     chars: Vec<char>,
     units: Vec<Unit>,
     max_edits: usize,
+    /// `auto` on a short phrase: hits must be whole words and not another dictionary word.
+    guarded: bool,
 }
 
 /// One place where a phrase was found.
@@ -79,6 +88,7 @@ impl Phrase {
         if chars.is_empty() {
             return None;
         }
+        let guarded = mode == MatchMode::Auto && (2..=3).contains(&chars.len());
         let mode = match mode {
             MatchMode::Auto if chars.len() == 1 => MatchMode::Token,
             MatchMode::Auto => MatchMode::Pinyin,
@@ -95,7 +105,16 @@ impl Phrase {
             chars,
             units,
             max_edits,
+            guarded,
         })
+    }
+
+    /// The same phrase with a different edit tolerance (pinyin mode only; for measurements).
+    pub fn with_max_edits(mut self, k: usize) -> Phrase {
+        if self.mode == MatchMode::Pinyin {
+            self.max_edits = k;
+        }
+        self
     }
 
     /// The phrase as written in the rule.
@@ -108,6 +127,11 @@ impl Phrase {
         self.mode
     }
 
+    /// True for an `auto` phrase of two or three characters (see the module note).
+    pub fn is_guarded(&self) -> bool {
+        self.guarded
+    }
+
     /// Non-overlapping hits in `t`, left to right.
     pub fn find(&self, t: &Prepared) -> Vec<TextMatch> {
         let spans = match self.mode {
@@ -115,18 +139,49 @@ impl Phrase {
                 exact_spans(&self.chars, &t.norm.chars, |_, _| true)
             }
             MatchMode::Token => {
-                let bounds = t.token_bounds();
+                let words = t.words();
+                let boundary = |i: usize| words[i] == (i, i);
                 exact_spans(&self.chars, &t.norm.chars, |s, e| {
-                    bounds[t.norm.origin[s].0] && bounds[t.norm.origin[e - 1].1]
+                    boundary(t.norm.origin[s].0) && boundary(t.norm.origin[e - 1].1)
                 })
             }
             MatchMode::Pinyin if self.max_edits == 0 => exact_unit_spans(&self.units, t.units()),
             MatchMode::Pinyin => approx_spans(&self.units, t.units(), self.max_edits),
         };
+        let text = &t.norm.chars;
+        let digit_at = |i: usize| text.get(i).is_some_and(|c| c.is_ascii_digit());
+        let starts_digit = self.chars[0].is_ascii_digit();
+        let ends_digit = self.chars[self.chars.len() - 1].is_ascii_digit();
         spans
             .into_iter()
+            // Whole numbers only: no digit right before or after a number at the phrase's edge.
+            .filter(|&(s, e, _)| {
+                !(starts_digit && s > 0 && digit_at(s - 1)) && !(ends_digit && digit_at(e))
+            })
+            .filter(|&(s, e, _)| !self.guarded || self.guard_accepts(t, s, e))
             .map(|(s, e, edits)| t.quote(s, e, edits))
             .collect()
+    }
+
+    /// A guarded hit does not straddle the edge of a two- or three-character word (您好 in
+    /// 您|好像 is not a greeting, 不需要 in 不许|要求 is not a refusal), though it may lie inside
+    /// one (谢谢 in 谢谢您) or cut jieba's longer set phrases (不知道 in 我不知道). And when it
+    /// differs from the phrase it is not a word of its own (在建 is a word: not a misheard 再见;
+    /// 公号 is not: a misheard 工号).
+    fn guard_accepts(&self, t: &Prepared, s: usize, e: usize) -> bool {
+        let words = t.words();
+        let (hs, he) = (t.norm.origin[s].0, t.norm.origin[e - 1].1);
+        let short = |(a, b): (usize, usize)| (2..=3).contains(&(b - a));
+        let (a, b) = words[hs];
+        if short((a, b)) && a < hs && he > b {
+            return false;
+        }
+        let (a, b) = words[he];
+        if short((a, b)) && a < he && hs < a {
+            return false;
+        }
+        let hit = &t.norm.chars[s..e];
+        hit == self.chars.as_slice() || !super::is_word(&hit.iter().collect::<String>())
     }
 
     /// True when the phrase occurs in `t`.
@@ -146,7 +201,7 @@ pub struct Prepared {
     norm_string: String,
     tokens: Vec<String>,
     units: OnceLock<Vec<Unit>>,
-    bounds: OnceLock<Vec<bool>>,
+    words: OnceLock<Vec<(usize, usize)>>,
 }
 
 impl Prepared {
@@ -163,7 +218,7 @@ impl Prepared {
             norm,
             tokens: tokens.to_vec(),
             units: OnceLock::new(),
-            bounds: OnceLock::new(),
+            words: OnceLock::new(),
         }
     }
 
@@ -184,22 +239,24 @@ impl Prepared {
         self.units.get_or_init(|| units(&self.norm.chars))
     }
 
-    /// `bounds[i]` is true when original character offset `i` starts or ends a word.
-    fn token_bounds(&self) -> &[bool] {
-        self.bounds.get_or_init(|| {
-            let mut bounds = vec![false; self.byte_at.len()];
-            if !self.mark_bounds(&self.tokens, &mut bounds) {
+    /// For each original character offset `i`: the span of the word it falls strictly inside,
+    /// or `(i, i)` at a word boundary.
+    fn words(&self) -> &[(usize, usize)] {
+        self.words.get_or_init(|| {
+            let at_bounds = || (0..self.byte_at.len()).map(|i| (i, i)).collect::<Vec<_>>();
+            let mut words = at_bounds();
+            if !self.mark_words(&self.tokens, &mut words) {
                 // Missing, or not cut from this text: cut it again.
-                bounds.iter_mut().for_each(|b| *b = false);
-                self.mark_bounds(&super::tokenize(&self.text), &mut bounds);
+                words = at_bounds();
+                self.mark_words(&super::tokenize(&self.text), &mut words);
             }
-            bounds
+            words
         })
     }
 
-    /// Mark where `tokens` start and end in the text; false when they are not, in order,
-    /// pieces of it (whitespace between them is allowed).
-    fn mark_bounds(&self, tokens: &[String], bounds: &mut [bool]) -> bool {
+    /// Mark the inside of each of `tokens`; false when the tokens are not, in order, pieces of
+    /// the text (whitespace between them is allowed).
+    fn mark_words(&self, tokens: &[String], words: &mut [(usize, usize)]) -> bool {
         if tokens.is_empty() && !self.norm.is_empty() {
             return false;
         }
@@ -209,9 +266,12 @@ impl Prepared {
                 return false;
             };
             let (s, e) = (byte + off, byte + off + t.len());
-            for b in [s, e] {
-                if let Ok(i) = self.byte_at.binary_search(&b) {
-                    bounds[i] = true;
+            if let (Ok(cs), Ok(ce)) = (
+                self.byte_at.binary_search(&s),
+                self.byte_at.binary_search(&e),
+            ) {
+                for w in &mut words[cs + 1..ce] {
+                    *w = (cs, ce);
                 }
             }
             byte = e;
@@ -429,6 +489,57 @@ mod tests {
         // 亲 must not match 请 by sound.
         assert!(texts("亲", "请稍等", MatchMode::Auto).is_empty());
         assert!(Phrase::new("，。", MatchMode::Auto).is_none());
+    }
+
+    #[test]
+    fn auto_guards_short_phrases_against_real_words() {
+        assert!(Phrase::new("再见", MatchMode::Auto).unwrap().is_guarded());
+        assert!(!Phrase::new("感谢您的来电", MatchMode::Auto)
+            .unwrap()
+            .is_guarded());
+        // Misheard non-words still match…
+        assert_eq!(texts("工号", "我的公号是1086", MatchMode::Auto), ["公号"]);
+        assert_eq!(texts("投诉", "我要头诉你们", MatchMode::Auto), ["头诉"]);
+        assert_eq!(texts("不知道", "这个我不知到", MatchMode::Auto), ["不知到"]);
+        // …real words that sound the same do not…
+        assert!(texts("再见", "这个楼盘还在建", MatchMode::Auto).is_empty());
+        assert!(texts("曝光", "我们公司是做报关的", MatchMode::Auto).is_empty());
+        assert!(texts("资费", "这个药属于自费药品", MatchMode::Auto).is_empty());
+        // …nor does a phrase inside a longer word.
+        assert!(texts("您好", "您好像还没有开通", MatchMode::Auto).is_empty());
+        assert!(texts("不需要", "这个不许要求退款", MatchMode::Auto).is_empty());
+        // Plain pinyin mode has no guard.
+        assert_eq!(texts("再见", "这个楼盘还在建", MatchMode::Pinyin), ["在建"]);
+        // The exact phrase is always fine, even though it is a dictionary word.
+        assert_eq!(texts("投诉", "我要投诉", MatchMode::Auto), ["投诉"]);
+    }
+
+    #[test]
+    fn numbers_match_whole() {
+        for mode in [
+            MatchMode::Exact,
+            MatchMode::Token,
+            MatchMode::Pinyin,
+            MatchMode::Auto,
+        ] {
+            assert!(
+                texts("12315", "我的卡号是12315678", mode).is_empty(),
+                "{mode:?}"
+            );
+            assert_eq!(
+                texts("12315", "我要打12315投诉", mode),
+                ["12315"],
+                "{mode:?}"
+            );
+        }
+        assert_eq!(
+            texts("工号1086", "工号10860", MatchMode::Exact),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            texts("二十元", "一共二十五元", MatchMode::Exact),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

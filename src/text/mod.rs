@@ -87,6 +87,11 @@ fn jieba() -> &'static Jieba {
     })
 }
 
+/// True when `word` is in the segmenter's dictionary (jieba's plus the user dictionary).
+pub fn is_word(word: &str) -> bool {
+    jieba().has_word(word)
+}
+
 /// jieba tokens of `text` (HMM off), whitespace tokens dropped.
 pub fn tokenize(text: &str) -> Vec<String> {
     jieba()

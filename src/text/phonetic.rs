@@ -8,9 +8,11 @@
 
 use pinyin::ToPinyinMulti;
 
-/// Readings kept per character: the pinyin tables list the common reading first, and a few
-/// characters have many rare ones that would only add false matches.
-const MAX_READINGS: usize = 4;
+/// Distinct folded readings kept per character. The tables list the common reading first and
+/// the second covers the everyday polyphones (还 hai/huan, 行 xing/hang, 重 zhong/chong, 乐
+/// le/yue); further ones are mostly archaic (包 fú, 说 yuè) and only add false matches: with
+/// four, 包月 matched 客服说 (fú yuè).
+const MAX_READINGS: usize = 2;
 
 /// One position of normalised text for phonetic comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

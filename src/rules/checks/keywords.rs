@@ -17,10 +17,13 @@ documented! { EXPLAIN,
 /// with the utterance, its time and the text as transcribed. A hit that overlaps one of
 /// `exclude` is dropped (e.g. 不知道 inside 不知道您是否方便).
 ///
-/// `mode` chooses how phrases are compared: `auto` (default: `token` for one-character
-/// phrases, `pinyin` otherwise), `exact`, `token` (whole jieba words only), `pinyin` (fuzzy
-/// toneless pinyin plus one edit for phrases of 6+ characters). Punctuation, full-width forms
-/// and number forms (一零八六 = 1086, 三十 = 30) never matter.
+/// `mode` chooses how phrases are compared: `exact`; `token` (whole jieba words only);
+/// `pinyin` (fuzzy toneless pinyin, so 公号 matches 工号, plus one edit for phrases of 6+
+/// characters, two for 12+); `auto` (default): `token` for one character, `pinyin` for two or
+/// three characters but only on whole words and never when the sound-alike is a word of its own
+/// (在建 is not 再见), plain `pinyin` for longer phrases. Punctuation, full-width forms and number
+/// forms (一零八六 = 1086, 三十 = 30) never matter, and numbers match whole (12315 is not found
+/// in 12315678).
 ///
 /// ## Example
 /// ```toml
