@@ -152,12 +152,13 @@ impl Phrase {
         let digit_at = |i: usize| text.get(i).is_some_and(|c| c.is_ascii_digit());
         let starts_digit = self.chars[0].is_ascii_digit();
         let ends_digit = self.chars[self.chars.len() - 1].is_ascii_digit();
+        // Whole numbers only: no digit right before or after a number at the phrase's edge.
+        let cuts_number = |s: usize, e: usize| {
+            (starts_digit && s > 0 && digit_at(s - 1)) || (ends_digit && digit_at(e))
+        };
         spans
             .into_iter()
-            // Whole numbers only: no digit right before or after a number at the phrase's edge.
-            .filter(|&(s, e, _)| {
-                !(starts_digit && s > 0 && digit_at(s - 1)) && !(ends_digit && digit_at(e))
-            })
+            .filter(|&(s, e, _)| !cuts_number(s, e))
             .filter(|&(s, e, _)| !self.guarded || self.guard_accepts(t, s, e))
             .map(|(s, e, edits)| t.quote(s, e, edits))
             .collect()
