@@ -90,12 +90,10 @@ pub fn explain_cmd(kind: Option<&str>, out: &mut dyn Write) -> anyhow::Result<Ex
                 "condition kinds (zhijian rules explain KIND for details):"
             )?;
             for k in kinds() {
-                let first = explain(k)
-                    .unwrap_or_default()
-                    .lines()
-                    .next()
-                    .unwrap_or_default();
-                writeln!(out, "  {k:<16} {first}")?;
+                // The summary is the first paragraph of the documentation.
+                let doc = explain(k).unwrap_or_default();
+                let summary: Vec<&str> = doc.lines().take_while(|l| !l.trim().is_empty()).collect();
+                writeln!(out, "  {k:<16} {}", summary.join(" "))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -431,7 +431,14 @@ fn load_category(
         }
     }
     let max = raw.as_ref().map_or(f64::INFINITY, |r| r.max);
-    let cat_name = raw.as_ref().map_or(String::new(), |r| r.name.clone());
+    // The name as written, even when the category table has another problem.
+    let cat_name = cat_item.get("name").and_then(|n| n.as_str()).map_or_else(
+        || match base.last() {
+            Some(PathSeg::Index(i)) => format!("#{}", i + 1),
+            _ => String::new(),
+        },
+        String::from,
+    );
     let mut items = Vec::new();
     let item_list = cat_item.get("items");
     let elems = match item_list.map(|i| (i, elements(i))) {

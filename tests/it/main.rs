@@ -1,3 +1,4 @@
 
 mod rules;
 mod rules_fuzzy;
+mod rules_cli;

@@ -50,14 +50,19 @@ impl Hangup {
             .filter(|s| *s != Side::Unknown);
         let (side, source) = match from_meta {
             Some(s) => (s, "话单".to_string()),
-            None => (
-                call.metrics.hangup.side,
-                if call.metrics.hangup.reason.is_empty() {
-                    "推断".to_string()
+            None => {
+                let h = &call.metrics.hangup;
+                let source = match h.source.as_str() {
+                    "metadata" => "话单",
+                    _ => "推断",
+                };
+                let source = if h.reason.is_empty() {
+                    source.to_string()
                 } else {
-                    format!("推断：{}", call.metrics.hangup.reason)
-                },
-            ),
+                    format!("{source}：{}", h.reason)
+                };
+                (h.side, source)
+            }
         };
         let wanted = match self.side {
             HangupSide::Agent => Side::Agent,
