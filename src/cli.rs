@@ -26,6 +26,36 @@ pub enum Command {
     /// settings, so an interrupted batch resumes where it stopped. Exit code: 0 if every call
     /// was inspected, 2 if any file failed (each failure is named on stderr and in the summary).
     Inspect(InspectArgs),
+
+    /// Score one call record (a result of `inspect`, or hand-written JSON) with a scorecard.
+    ///
+    /// With a folder of scorecards, the card is chosen from the call's metadata (queue,
+    /// direction), as `inspect` does.
+    Score {
+        /// The call record (JSON).
+        call: PathBuf,
+        /// A scorecard TOML file, or a folder of them (with lexicons/).
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Print the result as JSON instead of a readable report.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Check or explain scorecards.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate scorecard files or folders; prints every problem as file:line:column: message.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Describe a condition kind (or list them all), with an example.
+    Explain { kind: Option<String> },
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +94,10 @@ pub struct InspectArgs {
     /// Refuse recordings longer than this, in seconds (protects memory from mislabelled files).
     #[arg(long, default_value_t = 14400.0, value_name = "SECS")]
     pub max_duration: f64,
+
+    /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
 
     /// Re-inspect every call even when a current result exists.
     #[arg(long)]

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod meta;
 pub mod pipeline;
 pub mod record;
+pub mod rules;
+pub mod text;
 
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -19,6 +21,15 @@ use std::process::ExitCode;
 pub fn run(cli: cli::Cli) -> Result<ExitCode> {
     match cli.command {
         cli::Command::Inspect(a) => inspect(a),
+        cli::Command::Score { call, rules, json } => {
+            rules::cli::score_cmd(&call, &rules, json, &mut std::io::stdout().lock())
+        }
+        cli::Command::Rules(cli::RulesCommand::Check { files }) => {
+            rules::cli::check_cmd(&files, &mut std::io::stdout().lock())
+        }
+        cli::Command::Rules(cli::RulesCommand::Explain { kind }) => {
+            rules::cli::explain_cmd(kind.as_deref(), &mut std::io::stdout().lock())
+        }
     }
 }
 
@@ -40,7 +51,11 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         max_duration_s: a.max_duration,
         ..Default::default()
     };
-    let engine = pipeline::Engine::new(settings, meta);
+    let cards = rules::ScorecardSet::load_dir(&a.rules)
+        .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
+    let fingerprint = pipeline::tree_hash(&a.rules)
+        .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
+    let engine = pipeline::Engine::new(settings, meta).with_scorecards(cards, &fingerprint);
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -6,6 +6,7 @@ use crate::acoustic::{self, FindingsConfig, VadConfig};
 use crate::audio::{self, DecodeOptions, TARGET_RATE};
 use crate::meta::MetaTable;
 use crate::record::{CallMeta, CallRecord, CallStatus, InputInfo, Problem, Role, SCHEMA_VERSION};
+use crate::rules::ScorecardSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -72,6 +73,8 @@ pub struct Engine {
     pub settings: Settings,
     pub settings_hash: String,
     pub meta: Option<MetaTable>,
+    /// Scorecards; without them calls are analysed but not scored.
+    pub scorecards: Option<ScorecardSet>,
 }
 
 impl Engine {
@@ -81,12 +84,54 @@ impl Engine {
             settings,
             settings_hash,
             meta,
+            scorecards: None,
         }
+    }
+
+    /// Score every call with `cards`. Their content (`fingerprint`, see [`tree_hash`]) is part
+    /// of the settings hash: editing a card re-scores on the next run instead of reusing stale
+    /// results.
+    pub fn with_scorecards(mut self, cards: ScorecardSet, fingerprint: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(fingerprint.as_bytes());
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.scorecards = Some(cards);
+        self
     }
 
     pub fn meta_for(&self, path: &Path) -> Option<&CallMeta> {
         self.meta.as_ref().and_then(|m| m.lookup(path))
     }
+}
+
+/// Hash of every file under `path` (names and bytes, in sorted order): the identity of a
+/// scorecard folder or a model file for resume decisions.
+pub fn tree_hash(path: &Path) -> std::io::Result<String> {
+    fn walk(p: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p)? {
+                walk(&e?.path(), out)?;
+            }
+        } else {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(path, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(
+            f.strip_prefix(path)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update(file_sha256(&f)?.0.as_bytes());
+    }
+    Ok(hex::encode(&h.finalize()[..8]))
 }
 
 /// SHA-256 of a file, streamed.
@@ -254,6 +299,13 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
     rec.segments = segments;
     rec.findings = findings;
     rec.metrics = metrics;
+
+    if let Some(cards) = &engine.scorecards {
+        let t = Instant::now();
+        let card = cards.select(rec.metadata.as_ref());
+        rec.score = Some(crate::rules::score(card, &rec));
+        rec.timings_ms.insert("score".into(), ms(t));
+    }
     rec
 }
 

@@ -123,7 +123,7 @@ pub struct CallRecord {
     pub classification: Option<CallClassification>,
     /// Scorecard result (absent until scoring runs).
     #[serde(default)]
-    pub score: Option<serde_json::Value>,
+    pub score: Option<crate::rules::ScoreResult>,
     /// Problems that did not stop the inspection (e.g. an all-silent track).
     #[serde(default)]
     pub warnings: Vec<Problem>,

@@ -3,4 +3,5 @@
 mod audio;
 mod batch;
 mod common;
+mod rules;
 mod samples;
