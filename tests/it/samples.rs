@@ -174,3 +174,58 @@ fn findings_match_the_script() {
         );
     }
 }
+
+#[test]
+fn inspect_scores_each_sample_with_its_queue_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(ZHIJIAN)
+        .current_dir(root)
+        .args([
+            "inspect",
+            "samples",
+            "--meta",
+            "samples/calls.csv",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = |id: &str| -> CallRecord {
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("calls/{id}.json"))).unwrap())
+            .unwrap()
+    };
+    let cards: Vec<(String, String)> = [
+        "call01_inbound_good",
+        "call02_inbound_bad",
+        "call03_outbound_sales",
+        "call04_mono_insurance",
+    ]
+    .iter()
+    .map(|id| (id.to_string(), rec(id).score.unwrap().card))
+    .collect();
+    assert_eq!(cards[0].1, "呼入服务质检评分表");
+    assert_eq!(cards[1].1, "呼入服务质检评分表");
+    assert_eq!(cards[2].1, "外呼营销质检评分表");
+    assert_eq!(cards[3].1, "保险客服质检评分表");
+    // call02: the recording ends while the customer is still talking → fatal 客户未说完即挂机.
+    let bad = rec("call02_inbound_bad").score.unwrap();
+    assert_eq!(bad.total, 0.0);
+    assert!(
+        bad.fatal.as_deref().unwrap_or("").contains("RX05"),
+        "{:?}",
+        bad.fatal
+    );
+    let hit = bad.hits.iter().find(|h| h.id == "RX05").unwrap();
+    assert!(close(hit.evidence[0].end, 50.25, 0.3), "{:?}", hit.evidence);
+    // call01: the switch says the customer hung up; no acoustic fatal.
+    let good = rec("call01_inbound_good").score.unwrap();
+    assert!(good.fatal.is_none(), "{:?}", good.fatal);
+}
