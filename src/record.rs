@@ -313,7 +313,6 @@ pub struct Utterance {
     pub scores: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
-
 /// Call-level classifier features for the scorecards.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct CallClassification {

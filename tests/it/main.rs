@@ -1,4 +1,9 @@
+//! All integration tests in one binary (one link instead of many).
 
+mod audio;
+mod batch;
+mod common;
 mod rules;
-mod rules_fuzzy;
 mod rules_cli;
+mod rules_fuzzy;
+mod samples;

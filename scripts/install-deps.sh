@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# System packages zhijian needs to build and test (Debian/Ubuntu). Skips apt when all are there.
+#   cmake, clang, libclang-dev: build whisper.cpp (whisper-rs-sys, bindgen)
+#   python3-pip / python3-venv are NOT needed: the model fetch uses the system's python3 + pip
+set -euo pipefail
+pkgs=(cmake clang libclang-dev pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing system packages: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain (rustup) first" >&2; exit 1; }

@@ -1,0 +1,109 @@
+//! Command-line interface (clap derive). Doc comments are the `--help` text, written for QA
+//! engineers. Each subcommand maps to one library function; `main.rs` only prints errors.
+
+use crate::pipeline::AgentChannel;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// zhijian (智检): offline speech analytics for call-center quality inspection.
+///
+/// Inspects every recorded call on your own server: finds silences (冷场), overlaps and
+/// interruptions (抢话), response latency and who hung up, and writes one result per call plus a
+/// batch summary. Nothing leaves the machine.
+#[derive(Debug, Parser)]
+#[command(name = "zhijian", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect recordings (files or folders, searched recursively) and write results to --out.
+    ///
+    /// Results: <OUT>/calls/<call_id>.json per call and <OUT>/summary.json for the batch.
+    /// Rerunning with the same --out skips calls already inspected with the same file content and
+    /// settings, so an interrupted batch resumes where it stopped. Exit code: 0 if every call
+    /// was inspected, 2 if any file failed (each failure is named on stderr and in the summary).
+    Inspect(InspectArgs),
+
+    /// Score one call record (a result of `inspect`, or hand-written JSON) with a scorecard.
+    ///
+    /// With a folder of scorecards, the card is chosen from the call's metadata (queue,
+    /// direction), as `inspect` does.
+    Score {
+        /// The call record (JSON).
+        call: PathBuf,
+        /// A scorecard TOML file, or a folder of them (with lexicons/).
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Print the result as JSON instead of a readable report.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Check or explain scorecards.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate scorecard files or folders; prints every problem as file:line:column: message.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Describe a condition kind (or list them all), with an example.
+    Explain { kind: Option<String> },
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Recordings or folders of recordings (WAV incl. G.711 A-law/μ-law, MP3, FLAC, OGG, M4A).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output folder for per-call results and the batch summary.
+    #[arg(short, long)]
+    pub out: PathBuf,
+
+    /// Calls inspected in parallel (default: number of CPU cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+
+    /// Call metadata CSV: call_id, file, agent_id, agent_name, queue, direction, start_time,
+    /// customer_number, hangup_side (optional: agent_channel). Files without a row are still
+    /// inspected.
+    #[arg(long, value_name = "CSV")]
+    pub meta: Option<PathBuf>,
+
+    /// Stereo channel that carries the agent; the other is the customer. A metadata
+    /// `agent_channel` column overrides it per file.
+    #[arg(long, value_enum, default_value = "left")]
+    pub agent_channel: AgentChannel,
+
+    /// Report silences (nobody speaking) at least this long, in seconds.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub silence_min: f64,
+
+    /// Report overlaps and interruptions where both talk at least this long, in seconds.
+    #[arg(long, default_value_t = 0.5, value_name = "SECS")]
+    pub overlap_min: f64,
+
+    /// Refuse recordings longer than this, in seconds (protects memory from mislabelled files).
+    #[arg(long, default_value_t = 14400.0, value_name = "SECS")]
+    pub max_duration: f64,
+
+    /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
+
+    /// Re-inspect every call even when a current result exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}

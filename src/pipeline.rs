@@ -1,0 +1,333 @@
+//! One call through the stages: read → decode → roles → resample → VAD → findings.
+//! Later stages (ASR, classifier, scoring) hang off the same [`Engine`] and the same owned
+//! [`CallRecord`]. A failing stage records its error and stops the call, never the batch.
+
+use crate::acoustic::{self, FindingsConfig, VadConfig};
+use crate::audio::{self, DecodeOptions, TARGET_RATE};
+use crate::meta::MetaTable;
+use crate::record::{CallMeta, CallRecord, CallStatus, InputInfo, Problem, Role, SCHEMA_VERSION};
+use crate::rules::ScorecardSet;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+/// Which stereo channel carries the agent.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentChannel {
+    Left,
+    Right,
+}
+
+impl AgentChannel {
+    fn index(self) -> usize {
+        match self {
+            AgentChannel::Left => 0,
+            AgentChannel::Right => 1,
+        }
+    }
+    fn parse(s: &str) -> Option<AgentChannel> {
+        match s.trim().to_lowercase().as_str() {
+            "left" | "l" | "0" | "左" => Some(AgentChannel::Left),
+            "right" | "r" | "1" | "右" => Some(AgentChannel::Right),
+            _ => None,
+        }
+    }
+}
+
+/// Everything that changes results. Hashed into `settings_hash`, so a rerun with other settings
+/// re-inspects instead of skipping.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    pub agent_channel: AgentChannel,
+    pub vad: VadConfig,
+    pub findings: FindingsConfig,
+    pub max_duration_s: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            agent_channel: AgentChannel::Left,
+            vad: VadConfig::default(),
+            findings: FindingsConfig::default(),
+            max_duration_s: DecodeOptions::default().max_duration_s,
+        }
+    }
+}
+
+impl Settings {
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(SCHEMA_VERSION.to_le_bytes());
+        h.update(env!("CARGO_PKG_VERSION"));
+        h.update(serde_json::to_vec(self).expect("settings serialise"));
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// Loaded once per run and shared read-only by all workers.
+pub struct Engine {
+    pub settings: Settings,
+    pub settings_hash: String,
+    pub meta: Option<MetaTable>,
+    /// Scorecards; without them calls are analysed but not scored.
+    pub scorecards: Option<ScorecardSet>,
+}
+
+impl Engine {
+    pub fn new(settings: Settings, meta: Option<MetaTable>) -> Engine {
+        let settings_hash = settings.hash();
+        Engine {
+            settings,
+            settings_hash,
+            meta,
+            scorecards: None,
+        }
+    }
+
+    /// Score every call with `cards`. Their content (`fingerprint`, see [`tree_hash`]) is part
+    /// of the settings hash: editing a card re-scores on the next run instead of reusing stale
+    /// results.
+    pub fn with_scorecards(mut self, cards: ScorecardSet, fingerprint: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(fingerprint.as_bytes());
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.scorecards = Some(cards);
+        self
+    }
+
+    pub fn meta_for(&self, path: &Path) -> Option<&CallMeta> {
+        self.meta.as_ref().and_then(|m| m.lookup(path))
+    }
+}
+
+/// Hash of every file under `path` (names and bytes, in sorted order): the identity of a
+/// scorecard folder or a model file for resume decisions.
+pub fn tree_hash(path: &Path) -> std::io::Result<String> {
+    fn walk(p: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p)? {
+                walk(&e?.path(), out)?;
+            }
+        } else {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(path, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(
+            f.strip_prefix(path)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update(file_sha256(&f)?.0.as_bytes());
+    }
+    Ok(hex::encode(&h.finalize()[..8]))
+}
+
+/// SHA-256 of a file, streamed.
+pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// A fresh record for `path`, before any stage ran.
+pub fn new_record(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
+    CallRecord {
+        schema_version: SCHEMA_VERSION,
+        zhijian_version: env!("CARGO_PKG_VERSION").to_string(),
+        call_id: call_id.to_string(),
+        input: InputInfo {
+            path: path.to_path_buf(),
+            ..Default::default()
+        },
+        settings_hash: engine.settings_hash.clone(),
+        metadata: engine.meta_for(path).cloned(),
+        ..Default::default()
+    }
+}
+
+fn fail(rec: &mut CallRecord, stage: &str, message: String) {
+    rec.status = CallStatus::Failed;
+    rec.errors.push(Problem {
+        stage: stage.into(),
+        message,
+    });
+}
+
+fn warn(rec: &mut CallRecord, stage: &str, message: String) {
+    rec.warnings.push(Problem {
+        stage: stage.into(),
+        message,
+    });
+}
+
+/// Inspect one recording. Never panics on bad input and never returns early without a record:
+/// a failure is a record with `status: failed` naming the stage and cause.
+pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
+    let mut rec = new_record(engine, path, call_id);
+    let t = Instant::now();
+    match file_sha256(path) {
+        Ok((sha, size)) => {
+            rec.input.sha256 = sha;
+            rec.input.size_bytes = size;
+        }
+        Err(e) => {
+            fail(&mut rec, "read", format!("cannot read file: {e}"));
+            return rec;
+        }
+    }
+    let opts = DecodeOptions {
+        max_duration_s: engine.settings.max_duration_s,
+    };
+    let decoded = match audio::decode_file(path, &opts) {
+        Ok(d) => d,
+        Err(e) => {
+            fail(&mut rec, "decode", e.to_string());
+            return rec;
+        }
+    };
+    rec.input.format = Some(decoded.format.clone());
+    rec.duration_s = (decoded.duration_s() * 1000.0).round() / 1000.0;
+    for w in &decoded.warnings {
+        warn(&mut rec, "decode", w.clone());
+    }
+    rec.timings_ms.insert("decode".into(), ms(t));
+
+    // Roles: stereo → agent/customer by channel; mono (or a stereo file whose channels carry the
+    // same signal) → one mixed track.
+    let mut channels = decoded.channels;
+    let meta_channel = rec.metadata.as_ref().and_then(|m| m.agent_channel.clone());
+    let agent_ch = match meta_channel.as_deref() {
+        Some(v) => AgentChannel::parse(v).unwrap_or_else(|| {
+            warn(
+                &mut rec,
+                "roles",
+                format!("metadata agent_channel `{v}` is not left/right; using --agent-channel"),
+            );
+            engine.settings.agent_channel
+        }),
+        None => engine.settings.agent_channel,
+    };
+    if channels.len() == 2 && same_signal(&channels[0], &channels[1]) {
+        warn(
+            &mut rec,
+            "roles",
+            "both channels carry the same signal; analysed as mono".into(),
+        );
+        channels.truncate(1);
+    }
+    rec.mono = channels.len() == 1;
+    if rec.mono {
+        warn(
+            &mut rec,
+            "roles",
+            "mono recording: roles, overlaps, interruptions and response latency cannot be measured from the audio".into(),
+        );
+    }
+
+    let t = Instant::now();
+    let tracks = match audio::resample_to(channels, decoded.sample_rate, TARGET_RATE) {
+        Ok(t) => t,
+        Err(e) => {
+            fail(&mut rec, "resample", e.to_string());
+            return rec;
+        }
+    };
+    rec.timings_ms.insert("resample".into(), ms(t));
+
+    let t = Instant::now();
+    let roles: Vec<(usize, Role, &[f32])> = if rec.mono {
+        vec![(0, Role::Mixed, &tracks[0][..])]
+    } else {
+        let a = agent_ch.index();
+        vec![
+            (a, Role::Agent, &tracks[a][..]),
+            (1 - a, Role::Customer, &tracks[1 - a][..]),
+        ]
+    };
+    let (infos, segments) = acoustic::detect_tracks(&roles, &engine.settings.vad);
+    rec.timings_ms.insert("vad".into(), ms(t));
+    if segments.is_empty() {
+        warn(
+            &mut rec,
+            "vad",
+            "no speech detected: the recording is silent or only noise".into(),
+        );
+    } else {
+        for ci in infos
+            .iter()
+            .filter(|c| c.speech_s == 0.0 && c.role != Role::Mixed)
+        {
+            warn(
+                &mut rec,
+                "vad",
+                format!(
+                    "no speech on the {} channel ({})",
+                    ci.role.as_str(),
+                    side_name(ci.index)
+                ),
+            );
+        }
+    }
+    let (findings, mut metrics) =
+        acoustic::analyse(&segments, rec.duration_s, &engine.settings.findings);
+    if let Some(side) = rec.metadata.as_ref().and_then(|m| m.hangup_side) {
+        acoustic::apply_hangup_metadata(&mut metrics, side);
+    }
+    rec.channels = infos;
+    rec.segments = segments;
+    rec.findings = findings;
+    rec.metrics = metrics;
+
+    if let Some(cards) = &engine.scorecards {
+        let t = Instant::now();
+        let card = cards.select(rec.metadata.as_ref());
+        rec.score = Some(crate::rules::score(card, &rec));
+        rec.timings_ms.insert("score".into(), ms(t));
+    }
+    rec
+}
+
+fn side_name(i: usize) -> &'static str {
+    if i == 0 {
+        "left"
+    } else {
+        "right"
+    }
+}
+
+/// Two channels are "the same" when their difference is 40 dB below their energy: a mono call
+/// stored as stereo. Analysing it as two parties would double every word and fake overlaps.
+fn same_signal(a: &[f32], b: &[f32]) -> bool {
+    let (mut e, mut d) = (0f64, 0f64);
+    for (x, y) in a.iter().zip(b) {
+        e += (*x as f64) * (*x as f64) + (*y as f64) * (*y as f64);
+        d += ((x - y) as f64).powi(2);
+    }
+    e > 1e-6 && d < e * 1e-4
+}
+
+fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
