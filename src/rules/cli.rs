@@ -3,7 +3,7 @@
 
 use super::card::Effect;
 use super::score::{ReviewReason, ScoreResult};
-use super::{check_files, explain, kinds, score, Evidence, Scorecard, ScorecardSet};
+use super::{check_files, explain, kinds, score, Evidence, ScorecardSet};
 use crate::record::CallRecord;
 use anyhow::{bail, Context};
 use std::io::Write;
@@ -22,17 +22,15 @@ pub fn score_cmd(
         .with_context(|| format!("reading call record {}", call_json.display()))?;
     let call: CallRecord = serde_json::from_str(&text)
         .with_context(|| format!("parsing call record {}", call_json.display()))?;
-    let set;
-    let single;
-    let card: &Scorecard = if rules.is_dir() {
-        set = ScorecardSet::load_dir(rules)
-            .with_context(|| format!("loading scorecards from {}", rules.display()))?;
-        set.select(call.metadata.as_ref())
-    } else {
-        single = Scorecard::load(rules)
-            .with_context(|| format!("loading scorecard {}", rules.display()))?;
-        &single
-    };
+    let set = ScorecardSet::load(rules).with_context(|| {
+        let what = if rules.is_dir() {
+            "scorecards from"
+        } else {
+            "scorecard"
+        };
+        format!("loading {what} {}", rules.display())
+    })?;
+    let card = set.select(call.metadata.as_ref());
     let result = score(card, &call);
     if json {
         serde_json::to_writer_pretty(&mut *out, &result)?;

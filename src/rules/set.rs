@@ -16,6 +16,16 @@ pub struct ScorecardSet {
 }
 
 impl ScorecardSet {
+    /// A rules folder (see [`ScorecardSet::load_dir`]) or a single card file, which then scores
+    /// every call.
+    pub fn load(path: &Path) -> Result<ScorecardSet, RulesError> {
+        if path.is_dir() {
+            ScorecardSet::load_dir(path)
+        } else {
+            ScorecardSet::new(vec![Scorecard::load(path)?])
+        }
+    }
+
     /// Load every `*.toml` card in `dir` with the lexicons in `dir/lexicons/`. All problems of
     /// all files are reported together.
     pub fn load_dir(dir: &Path) -> Result<ScorecardSet, RulesError> {
@@ -159,6 +169,19 @@ mod tests {
                 .name,
             "呼入"
         );
+    }
+
+    #[test]
+    fn a_single_card_file_is_a_set() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "only",
+            "name = \"唯一\"\n[match]\ndirection = \"outbound\"",
+        );
+        let set = ScorecardSet::load(&dir.path().join("only.toml")).unwrap();
+        assert_eq!(set.select(None).name, "唯一");
+        assert_eq!(ScorecardSet::load(dir.path()).unwrap().cards().len(), 1);
     }
 
     #[test]
