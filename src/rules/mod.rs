@@ -130,6 +130,79 @@ mod tests {
         assert_eq!(explain("nope"), None);
     }
 
+    /// The examples in the kinds' documentation are valid conditions for the shipped lexicons.
+    #[test]
+    fn documentation_examples_load() {
+        use checks::said::Said;
+        use checks::Compiler;
+        use std::collections::{BTreeMap, BTreeSet};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/lexicons");
+        let lex = Lexicons::load_dir(&dir).unwrap();
+        let quoted = regex::Regex::new(r#""([a-z_0-9]+)""#).unwrap();
+        let mut checked = 0;
+        for k in kinds() {
+            let doc = explain(k).unwrap();
+            for block in doc.split("```toml").skip(1) {
+                let block = block.split("```").next().unwrap();
+                // Names defined or referred to in the block count as defined.
+                let names: BTreeSet<String> = quoted
+                    .captures_iter(block)
+                    .map(|c| c[1].to_string())
+                    .chain(block.lines().filter_map(|l| {
+                        l.strip_prefix("[conditions.")
+                            .map(|n| n.trim_end_matches(']').to_string())
+                    }))
+                    .collect();
+                let mut problems = Vec::new();
+                let mut conditions: Vec<(String, Condition)> = Vec::new();
+                let mut saids: Vec<(String, Said)> = Vec::new();
+                let tables: String = block
+                    .lines()
+                    .filter(|l| {
+                        !l.starts_with("when =")
+                            && !l.starts_with("first =")
+                            && !l.starts_with("then =")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if tables.contains("[conditions.") {
+                    #[derive(serde::Deserialize)]
+                    struct Doc {
+                        conditions: BTreeMap<String, Condition>,
+                    }
+                    let d: Doc =
+                        toml::from_str(&tables).unwrap_or_else(|e| panic!("{k}: {e}\n{tables}"));
+                    conditions.extend(d.conditions);
+                }
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("when = ") {
+                        let m: BTreeMap<String, Condition> = toml::from_str(&format!("w = {v}"))
+                            .unwrap_or_else(|e| panic!("{k}: {e}\n{line}"));
+                        conditions.extend(m);
+                    } else if line.starts_with("first = ") || line.starts_with("then = ") {
+                        let m: BTreeMap<String, Said> =
+                            toml::from_str(line).unwrap_or_else(|e| panic!("{k}: {e}\n{line}"));
+                        saids.extend(m);
+                    }
+                }
+                for (_, c) in &mut conditions {
+                    let mut cx = Compiler::new(&lex, &names, Vec::new());
+                    c.compile(&mut cx);
+                    problems.extend(cx.problems);
+                    checked += 1;
+                }
+                for (_, s) in &mut saids {
+                    let mut cx = Compiler::new(&lex, &names, Vec::new());
+                    s.compile(&mut cx);
+                    problems.extend(cx.problems);
+                    checked += 1;
+                }
+                assert!(problems.is_empty(), "{k}: {problems:?}");
+            }
+        }
+        assert!(checked >= 35, "only {checked} examples found");
+    }
+
     #[test]
     fn diagnostics_render_with_position() {
         let d = Diagnostic {
