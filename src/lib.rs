@@ -51,7 +51,16 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         max_duration_s: a.max_duration,
         ..Default::default()
     };
-    let cards = rules::ScorecardSet::load_dir(&a.rules)
+    let userdict = if a.rules.is_dir() {
+        a.rules.join("lexicons/userdict.txt")
+    } else {
+        a.rules.with_file_name("lexicons/userdict.txt")
+    };
+    if userdict.is_file() {
+        text::init_user_dict(&userdict)
+            .with_context(|| format!("loading user dictionary {}", userdict.display()))?;
+    }
+    let cards = rules::ScorecardSet::load(&a.rules)
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
     let fingerprint = pipeline::tree_hash(&a.rules)
         .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
