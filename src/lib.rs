@@ -5,6 +5,7 @@
 //! [`pipeline`] runs one call, [`batch`] runs many, [`cli`] is the command line.
 
 pub mod acoustic;
+pub mod asr;
 pub mod audio;
 pub mod batch;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! All integration tests in one binary (one link instead of many).
 
+mod asr;
 mod audio;
 mod batch;
 mod common;

@@ -1,0 +1,498 @@
+//! Mandarin speech recognition with whisper.cpp (whisper-rs): from a track's VAD speech spans
+//! to timed, simplified-Chinese utterances, with nothing invented on silence.
+//!
+//! - One [`Asr`] (the loaded model) is shared read-only by all workers; each worker owns an
+//!   [`AsrWorker`] with its own decoding state (`whisper_full` is not safe for two threads on
+//!   one state). Keep workers × `threads` ≤ cores.
+//! - Only VAD speech is transcribed, packed into ≤ 28 s windows ([`pack`]) so the encoder's
+//!   fixed 30 s cost is shared; timestamps are mapped back per piece and clamped to it.
+//! - Language fixed to `zh`, a simplified-Chinese prompt, no context across windows,
+//!   temperature fallback, blank and non-speech tokens suppressed, a token budget per second
+//!   of speech; output converted to simplified, known hallucinations and loops removed
+//!   ([`text`]).
+//! - [`convert`] builds the ggml model from the CTranslate2 weights the registries carry;
+//!   any whisper.cpp ggml file (small, medium, large-v3-turbo…) loads the same way.
+
+pub mod convert;
+pub mod ct2;
+pub mod eval;
+pub mod ggml;
+pub mod pack;
+pub mod roles;
+pub mod text;
+
+pub use roles::assign_mono_roles;
+
+use crate::record::{Role, Utterance};
+use pack::{PackConfig, Window};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperError,
+    WhisperState,
+};
+
+/// Sample rate whisper.cpp expects.
+pub const SAMPLE_RATE: u32 = 16_000;
+
+/// Why recognition failed. Model errors name the file.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AsrError {
+    #[error("{}: model file not found (run scripts/fetch-models.sh and `zhijian models convert`, or pass a whisper.cpp ggml file)", .0.display())]
+    ModelMissing(PathBuf),
+    #[error(transparent)]
+    BadModel(#[from] convert::ConvertError),
+    #[error("{}: whisper.cpp could not load the model: {source}", path.display())]
+    Load { path: PathBuf, source: WhisperError },
+    #[error("creating a decoding state: {0}")]
+    State(WhisperError),
+    #[error("transcribing the window at {start:.2}–{end:.2} s: {source}")]
+    Decode {
+        start: f64,
+        end: f64,
+        source: WhisperError,
+    },
+    #[error("cannot read audio {}: {reason}", path.display())]
+    Audio { path: PathBuf, reason: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Recognition settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsrOptions {
+    /// whisper.cpp threads per worker.
+    pub threads: usize,
+    /// Beam width; 1 means greedy decoding (faster, slightly less accurate).
+    pub beam_size: usize,
+    /// Prompt in simplified Chinese: steers Whisper to simplified characters and punctuation.
+    pub initial_prompt: String,
+    /// Longest packed window (s); under 30 so that the final timestamp fits.
+    pub max_window_s: f64,
+    /// Silence between packed speech spans (s).
+    pub gap_s: f64,
+    /// Audio kept around each VAD span (s).
+    pub pad_s: f64,
+    /// Pack spans into shared windows (false: one whisper call per span, for measuring).
+    pub pack: bool,
+    /// Decoding budget: tokens per second of speech in a window (loops stop there).
+    pub max_tokens_per_s: f64,
+    /// Run whisper.cpp on the GPU (needs a build with the `cuda` feature).
+    pub use_gpu: bool,
+}
+
+impl Default for AsrOptions {
+    fn default() -> Self {
+        let pack = PackConfig::default();
+        AsrOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            beam_size: 5,
+            initial_prompt: "以下是普通话的句子。".into(),
+            max_window_s: pack.max_window_s,
+            gap_s: pack.gap_s,
+            pad_s: pack.pad_s,
+            pack: true,
+            max_tokens_per_s: 12.0,
+            use_gpu: false,
+        }
+    }
+}
+
+impl AsrOptions {
+    fn pack_config(&self) -> PackConfig {
+        PackConfig {
+            max_window_s: self.max_window_s.clamp(1.0, 29.5),
+            gap_s: self.gap_s.max(0.0),
+            pad_s: self.pad_s.max(0.0),
+            pack: self.pack,
+        }
+    }
+}
+
+struct Shared {
+    ctx: WhisperContext,
+    opts: AsrOptions,
+    model_path: PathBuf,
+    token_eot: i32,
+}
+
+/// A loaded Whisper model, shared read-only by all workers.
+#[derive(Clone)]
+pub struct Asr {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Asr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asr")
+            .field("model", &self.shared.model_path)
+            .field("opts", &self.shared.opts)
+            .finish()
+    }
+}
+
+impl Asr {
+    /// Load a whisper.cpp ggml model. The header is checked first so that a wrong file gets
+    /// a clear error instead of whisper.cpp's log lines.
+    pub fn load(model_path: &Path, opts: AsrOptions) -> Result<Asr, AsrError> {
+        if !model_path.is_file() {
+            return Err(AsrError::ModelMissing(model_path.to_path_buf()));
+        }
+        ggml::GgmlFile::open(model_path)?;
+        // whisper.cpp's own log lines go to the `log` crate (debug/info), not stderr.
+        whisper_rs::install_logging_hooks();
+        let mut cp = WhisperContextParameters::default();
+        cp.use_gpu(opts.use_gpu);
+        let load_err = |source| AsrError::Load {
+            path: model_path.to_path_buf(),
+            source,
+        };
+        let path_str = model_path.to_str().ok_or_else(|| {
+            load_err(WhisperError::GenericError(-1)) // non-UTF-8 paths: whisper-rs takes &str
+        })?;
+        let ctx = WhisperContext::new_with_params(path_str, cp).map_err(load_err)?;
+        let token_eot = ctx.token_eot();
+        log::debug!(
+            "loaded {} ({}, {} mels, ftype {})",
+            model_path.display(),
+            ctx.model_type_readable_str_lossy()
+                .map(|s| s.into_owned())
+                .unwrap_or_default(),
+            ctx.model_n_mels(),
+            ctx.model_ftype()
+        );
+        Ok(Asr {
+            shared: Arc::new(Shared {
+                ctx,
+                opts,
+                model_path: model_path.to_path_buf(),
+                token_eot,
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &AsrOptions {
+        &self.shared.opts
+    }
+
+    pub fn model_path(&self) -> &Path {
+        &self.shared.model_path
+    }
+
+    /// A decoding state for one worker thread (tens of MB for base: create one per worker,
+    /// not per call).
+    pub fn worker(&self) -> Result<AsrWorker, AsrError> {
+        let state = self.shared.ctx.create_state().map_err(AsrError::State)?;
+        Ok(AsrWorker {
+            shared: self.shared.clone(),
+            state,
+            stats: AsrStats::default(),
+        })
+    }
+}
+
+/// Work done by one worker, for measuring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct AsrStats {
+    /// whisper calls (windows).
+    pub windows: usize,
+    /// Seconds of audio given to whisper (pieces plus gaps).
+    pub window_audio_s: f64,
+    /// Seconds of track audio transcribed.
+    pub speech_s: f64,
+    /// Wall time inside whisper (s).
+    pub whisper_s: f64,
+    /// Utterances dropped as hallucinations or as lying outside speech.
+    pub dropped: usize,
+}
+
+/// One worker's decoding state. Not shared between threads.
+pub struct AsrWorker {
+    shared: Arc<Shared>,
+    state: WhisperState,
+    stats: AsrStats,
+}
+
+/// A token as decoded, with window-relative times (seconds).
+struct Tok {
+    bytes: Vec<u8>,
+    t0: f64,
+    t1: f64,
+    plog: f64,
+}
+
+impl AsrWorker {
+    pub fn stats(&self) -> AsrStats {
+        self.stats
+    }
+
+    /// Transcribe one 16 kHz track given its VAD speech spans (seconds). Utterances come back
+    /// sorted by start with role, times on the track's time line, text, average
+    /// log-probability and speech rate; `id` is 0 and `tokens` empty (the pipeline fills them).
+    pub fn transcribe_track(
+        &mut self,
+        samples_16k: &[f32],
+        speech: &[(f64, f64)],
+        role: Role,
+    ) -> Result<Vec<Utterance>, AsrError> {
+        let windows = pack::pack(
+            samples_16k,
+            SAMPLE_RATE,
+            speech,
+            &self.shared.opts.pack_config(),
+        );
+        let mut out = Vec::new();
+        for w in &windows {
+            self.transcribe_window(samples_16k, w, speech, role, &mut out)?;
+        }
+        out.sort_by(|a, b| a.start.total_cmp(&b.start));
+        Ok(out)
+    }
+
+    fn transcribe_window(
+        &mut self,
+        track: &[f32],
+        w: &Window,
+        speech: &[(f64, f64)],
+        role: Role,
+        out: &mut Vec<Utterance>,
+    ) -> Result<(), AsrError> {
+        let opts = &self.shared.opts;
+        let mut audio = w.audio(track, SAMPLE_RATE);
+        // whisper.cpp refuses input under 100 ms; padding at the end moves no timestamp.
+        audio.resize(audio.len().max(SAMPLE_RATE as usize), 0.0);
+
+        let strategy = if opts.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: opts.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 5 }
+        };
+        let mut p = FullParams::new(strategy);
+        p.set_n_threads(opts.threads.max(1) as i32);
+        p.set_language(Some("zh"));
+        p.set_translate(false);
+        p.set_no_context(true);
+        p.set_initial_prompt(&opts.initial_prompt);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        p.set_token_timestamps(true);
+        // Temperature fallback (0.0, 0.2, … 1.0) when a decode looks like a loop (entropy)
+        // or is unlikely (log-probability): whisper.cpp's defaults, set explicitly.
+        p.set_temperature(0.0);
+        p.set_temperature_inc(0.2);
+        p.set_entropy_thold(2.4);
+        p.set_logprob_thold(-1.0);
+        let budget = (opts.max_tokens_per_s * w.speech_s()).ceil().max(16.0);
+        p.set_max_tokens(budget as i32);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+
+        let t = Instant::now();
+        self.state
+            .full(p, &audio)
+            .map_err(|source| AsrError::Decode {
+                start: w.pieces[0].track_start,
+                end: w.pieces[w.pieces.len() - 1].track_end,
+                source,
+            })?;
+        self.stats.whisper_s += t.elapsed().as_secs_f64();
+        self.stats.windows += 1;
+        self.stats.window_audio_s += w.len_s;
+        self.stats.speech_s += w.speech_s();
+
+        let eot = self.shared.token_eot;
+        for seg in self.state.as_iter() {
+            let (s0, s1) = (
+                seg.start_timestamp() as f64 / 100.0,
+                seg.end_timestamp() as f64 / 100.0,
+            );
+            let mut toks = Vec::new();
+            for j in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(j) else {
+                    continue;
+                };
+                if tok.token_id() >= eot {
+                    continue; // timestamps, language, task and other special tokens
+                }
+                let d = tok.token_data();
+                toks.push(Tok {
+                    bytes: tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                    t0: d.t0 as f64 / 100.0,
+                    t1: d.t1 as f64 / 100.0,
+                    plog: d.plog as f64,
+                });
+            }
+            if toks.is_empty() {
+                continue;
+            }
+            for u in split_by_piece(w, s0, s1, toks) {
+                match self.finish(u, speech, role) {
+                    Some(u) => out.push(u),
+                    None => self.stats.dropped += 1,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Clean a raw utterance; None when it must be dropped.
+    fn finish(&self, raw: RawUtt, speech: &[(f64, f64)], role: Role) -> Option<Utterance> {
+        let text = text::collapse_repeats(text::to_simplified(raw.text.trim()).trim());
+        if text::squash(&text).is_empty()
+            || text::is_hallucination(&text, &self.shared.opts.initial_prompt)
+        {
+            return None;
+        }
+        // Only text over detected speech (not padding or gap) is kept.
+        let on_speech = speech
+            .iter()
+            .any(|&(a, b)| a < raw.end.max(raw.start + 0.01) && b > raw.start);
+        if !on_speech {
+            return None;
+        }
+        let dur = raw.end - raw.start;
+        let chars_per_min = if dur >= 0.1 {
+            text::spoken_chars(&text) as f64 * 60.0 / dur
+        } else {
+            0.0
+        };
+        Some(Utterance {
+            id: 0,
+            role,
+            start: round_ms(raw.start),
+            end: round_ms(raw.end),
+            text,
+            tokens: Vec::new(),
+            avg_logprob: (raw.avg_logprob * 1000.0).round() / 1000.0,
+            chars_per_min: chars_per_min.round(),
+            scores: Default::default(),
+        })
+    }
+}
+
+fn round_ms(t: f64) -> f64 {
+    (t * 1000.0).round() / 1000.0
+}
+
+/// An utterance before cleaning: track times, raw text.
+#[derive(Debug, Clone, PartialEq)]
+struct RawUtt {
+    start: f64,
+    end: f64,
+    text: String,
+    avg_logprob: f64,
+}
+
+/// Split one whisper segment where its tokens move from one packed piece to the next (a
+/// segment can run across the silence between two spans), and map each part to the track.
+/// The segment's own start/end bound the first and last part; token times the inner cuts.
+fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
+    let mut groups: Vec<(usize, Vec<Tok>)> = Vec::new();
+    for t in toks {
+        let i = w.piece_at((t.t0 + t.t1) / 2.0);
+        match groups.last_mut() {
+            Some((gi, g)) if *gi == i => g.push(t),
+            _ => groups.push((i, vec![t])),
+        }
+    }
+    let n = groups.len();
+    let mut carry: Vec<u8> = Vec::new();
+    let mut out = Vec::with_capacity(n);
+    for (k, (i, g)) in groups.into_iter().enumerate() {
+        let start = if k == 0 { s0 } else { g[0].t0 };
+        let end = if k + 1 == n { s1 } else { g[g.len() - 1].t1 };
+        let mut bytes = std::mem::take(&mut carry);
+        for t in &g {
+            bytes.extend_from_slice(&t.bytes);
+        }
+        // A Han character can span two byte-level tokens: carry an incomplete tail over.
+        if k + 1 < n {
+            let valid = match std::str::from_utf8(&bytes) {
+                Ok(_) => bytes.len(),
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                Err(_) => bytes.len(),
+            };
+            carry = bytes.split_off(valid);
+        }
+        let (ts, te) = (w.to_track(i, start), w.to_track(i, end.max(start)));
+        out.push(RawUtt {
+            start: ts,
+            end: te.max(ts),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            avg_logprob: g.iter().map(|t| t.plog).sum::<f64>() / g.len() as f64,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pack::Piece;
+
+    fn tok(s: &str, t0: f64, t1: f64) -> Tok {
+        Tok {
+            bytes: s.as_bytes().to_vec(),
+            t0,
+            t1,
+            plog: -0.5,
+        }
+    }
+
+    #[test]
+    fn a_segment_across_a_gap_becomes_two_utterances_on_the_track() {
+        let w = Window {
+            pieces: vec![
+                Piece {
+                    track_start: 10.0,
+                    track_end: 12.0,
+                    win_start: 0.0,
+                },
+                Piece {
+                    track_start: 30.0,
+                    track_end: 33.0,
+                    win_start: 2.6,
+                },
+            ],
+            len_s: 5.6,
+        };
+        // 「好的」 in piece 0, 「谢谢」 in piece 1, with 谢 split over two byte tokens.
+        let xie = "谢".as_bytes();
+        let toks = vec![
+            tok("好", 0.1, 0.5),
+            tok("的", 0.5, 1.0),
+            Tok {
+                bytes: xie[..1].to_vec(),
+                t0: 2.2,
+                t1: 2.25, // in the gap, nearer piece 0: carried over to piece 1
+                plog: -1.0,
+            },
+            Tok {
+                bytes: xie[1..].to_vec(),
+                t0: 2.7,
+                t1: 3.0,
+                plog: -1.0,
+            },
+            tok("谢", 3.0, 3.4),
+        ];
+        let u = split_by_piece(&w, 0.0, 6.0, toks);
+        assert_eq!(u.len(), 2);
+        assert_eq!(u[0].text, "好的");
+        assert_eq!((u[0].start, u[0].end), (10.0, 12.0)); // end clamped to the piece
+        assert_eq!(u[1].text, "谢谢");
+        assert!((u[1].start - 30.1).abs() < 1e-9);
+        assert_eq!(u[1].end, 33.0); // segment end 6.0 → 33.4, clamped
+    }
+}

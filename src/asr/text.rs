@@ -1,0 +1,164 @@
+//! Cleaning Whisper's text: simplified characters, known hallucinations, repetition loops,
+//! and the character count behind 字/分钟.
+
+use zhconv::{zhconv, Variant};
+
+/// Traditional → simplified, script only (no regional word substitution), via zhconv's
+/// MediaWiki + OpenCC tables. Whisper mixes the two scripts on Mandarin even with a
+/// simplified prompt.
+pub fn to_simplified(s: &str) -> String {
+    zhconv(s, Variant::ZhHans)
+}
+
+/// CJK ideographs (basic block and extension A, compatibility ideographs).
+pub fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
+}
+
+/// Characters that count towards speech rate: Han characters and digits (Whisper writes
+/// spoken numbers as Arabic digits, each standing for about one spoken syllable).
+pub fn spoken_chars(s: &str) -> usize {
+    s.chars()
+        .filter(|&c| is_han(c) || c.is_ascii_digit() || ('０'..='９').contains(&c))
+        .count()
+}
+
+/// Letters, digits and Han characters only, lower case, full-width folded to ASCII: the form
+/// used to compare texts (hallucination list, CER).
+pub fn squash(s: &str) -> String {
+    s.chars()
+        .map(fold_width)
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// Text Whisper produces on silence, music and noise (subtitle credits, video outros, and
+/// what base wrote on 10 s of silence in our tests). Matched on the squashed form as a
+/// substring, so punctuation and spacing variants are caught too. None of these is
+/// something a call-center agent or customer says.
+pub const HALLUCINATIONS: &[&str] = &[
+    "请不吝点赞",
+    "点赞订阅",
+    "订阅转发",
+    "打赏支持",
+    "明镜与点点栏目",
+    "字幕由",
+    "字幕志愿者",
+    "中文字幕",
+    "amaraorg",
+    "谢谢观看",
+    "感谢观看",
+    "谢谢收看",
+    "欢迎订阅",
+    "优优独播剧场",
+    "yoyotelevisionseries",
+    "我看你会不会有什么好事啊",
+];
+
+/// True when `text` is a known hallucination, or is only the initial prompt echoed back.
+pub fn is_hallucination(text: &str, prompt: &str) -> bool {
+    let t = squash(&to_simplified(text));
+    if t.is_empty() {
+        return false;
+    }
+    let p = squash(prompt);
+    (!p.is_empty() && (t == p || p.contains(&t) && t.chars().count() >= 4))
+        || HALLUCINATIONS.iter().any(|h| t.contains(h))
+}
+
+/// Cut Whisper's repetition loops: a unit of 2–12 characters repeated 3+ times in a row is
+/// kept once; a single character repeated 6+ times is kept three times (「对对对」 is speech,
+/// 「对对对对对对对对」 is a loop).
+pub fn collapse_repeats(s: &str) -> String {
+    let c: Vec<char> = s.chars().collect();
+    let mut out: Vec<char> = Vec::with_capacity(c.len());
+    let mut i = 0;
+    'outer: while i < c.len() {
+        // Smallest period first: 「对对对对对对」 is a loop of 「对」, not of 「对对」.
+        for unit in 1..=12 {
+            if i + unit > c.len() {
+                continue;
+            }
+            let mut reps = 1;
+            while i + (reps + 1) * unit <= c.len()
+                && c[i + reps * unit..i + (reps + 1) * unit] == c[i..i + unit]
+            {
+                reps += 1;
+            }
+            let (min_reps, keep) = if unit == 1 { (6, 3) } else { (3, 1) };
+            if reps >= min_reps {
+                for _ in 0..keep {
+                    out.extend_from_slice(&c[i..i + unit]);
+                }
+                i += reps * unit;
+                continue 'outer;
+            }
+        }
+        out.push(c[i]);
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_becomes_simplified() {
+        assert_eq!(
+            to_simplified("請問還有其他問題嗎？"),
+            "请问还有其他问题吗？"
+        );
+        assert_eq!(
+            to_simplified("感謝您的來電，祝您生活愉快"),
+            "感谢您的来电，祝您生活愉快"
+        );
+        assert_eq!(to_simplified("已经是简体"), "已经是简体");
+    }
+
+    #[test]
+    fn spoken_chars_counts_han_and_digits() {
+        assert_eq!(spoken_chars("工号1086，很高兴为您服务！"), 13);
+        assert_eq!(spoken_chars("OK, 好的"), 2);
+    }
+
+    #[test]
+    fn hallucinations_are_recognised_in_any_punctuation() {
+        let p = "以下是普通话的句子。";
+        assert!(is_hallucination(
+            "請不吝點贊 訂閱 轉發 打賞支持明鏡與點點欄目",
+            p
+        ));
+        assert!(is_hallucination("字幕由 Amara.org 社群提供", p));
+        assert!(is_hallucination("谢谢观看!", p));
+        assert!(is_hallucination("以下是普通话的句子", p));
+        assert!(!is_hallucination("谢谢您的耐心等待", p));
+        assert!(!is_hallucination("我要订阅这个套餐", p));
+        assert!(!is_hallucination("句子", p));
+    }
+
+    #[test]
+    fn repetition_loops_are_cut() {
+        assert_eq!(
+            collapse_repeats(
+                "我看你会不会有什么好事啊我看你会不会有什么好事啊我看你会不会有什么好事啊"
+            ),
+            "我看你会不会有什么好事啊"
+        );
+        assert_eq!(collapse_repeats("好的好的好的好的，谢谢"), "好的，谢谢");
+        assert_eq!(collapse_repeats("对对对，是的"), "对对对，是的");
+        assert_eq!(collapse_repeats("对对对对对对对对"), "对对对");
+        assert_eq!(collapse_repeats("好的好的"), "好的好的");
+        assert_eq!(collapse_repeats(""), "");
+    }
+}
