@@ -45,6 +45,46 @@ pub enum Command {
     /// Check or explain scorecards.
     #[command(subcommand)]
     Rules(RulesCommand),
+
+    /// Prepare model files (the set-up script runs this; nothing is downloaded here).
+    #[command(subcommand)]
+    Models(ModelsCommand),
+
+    /// Measure accuracy against references.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Convert a CTranslate2 Whisper model folder (faster-whisper format, any size from tiny
+    /// to large-v3) into the whisper.cpp ggml file zhijian loads.
+    Convert {
+        /// The CTranslate2 folder (model.bin, config.json, vocabulary.json).
+        #[arg(long, value_name = "DIR")]
+        ct2: PathBuf,
+        /// The ggml file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Weight format: f16 (as stored), q8_0 (half the size, near-identical) or q5_0.
+        #[arg(long, value_enum, default_value = "f16")]
+        quant: crate::asr::convert::Quant,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Character error rate of the recogniser on a folder of audio files, each with a
+    /// `<name>.txt` reference beside it; prints CER per file and overall.
+    Asr {
+        dir: PathBuf,
+        /// whisper.cpp ggml model.
+        #[arg(long, default_value = "models/ggml-base.bin")]
+        model: PathBuf,
+        /// whisper.cpp threads.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,7 +108,7 @@ pub struct InspectArgs {
     #[arg(short, long)]
     pub out: PathBuf,
 
-    /// Calls inspected in parallel (default: number of CPU cores).
+    /// Calls inspected in parallel (default: cores / --asr-threads, at least 1).
     #[arg(short, long)]
     pub jobs: Option<usize>,
 
@@ -94,6 +134,20 @@ pub struct InspectArgs {
     /// Refuse recordings longer than this, in seconds (protects memory from mislabelled files).
     #[arg(long, default_value_t = 14400.0, value_name = "SECS")]
     pub max_duration: f64,
+
+    /// whisper.cpp ggml model for transcription (any size: base ships; small, medium or
+    /// large-v3-turbo files work as they are).
+    #[arg(long, default_value = "models/ggml-base.bin", value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// Skip transcription (acoustic findings and acoustic scorecard items only).
+    #[arg(long)]
+    pub no_asr: bool,
+
+    /// whisper.cpp threads per call being transcribed (default: 2, or 1 on a 1-core machine).
+    /// --jobs × --asr-threads should not exceed the cores.
+    #[arg(long, value_name = "N")]
+    pub asr_threads: Option<usize>,
 
     /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
     #[arg(long, default_value = "rules")]

@@ -31,6 +31,29 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Rules(cli::RulesCommand::Explain { kind }) => {
             rules::cli::explain_cmd(kind.as_deref(), &mut std::io::stdout().lock())
         }
+        cli::Command::Models(cli::ModelsCommand::Convert { ct2, out, quant }) => {
+            let r = asr::convert::convert_ct2(&ct2, &out, quant)?;
+            eprintln!("zhijian: wrote {} ({r:?})", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Eval(cli::EvalCommand::Asr {
+            dir,
+            model,
+            threads,
+        }) => {
+            let mut opts = asr::AsrOptions::default();
+            if let Some(t) = threads {
+                opts.threads = t;
+            }
+            let a = asr::Asr::load(&model, opts)?;
+            let report = asr::eval::eval_asr_dir(&a, &dir)?;
+            println!("{report}");
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
     }
 }
 
@@ -65,10 +88,27 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
     let fingerprint = pipeline::tree_hash(&a.rules)
         .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
-    let engine = pipeline::Engine::new(settings, meta).with_scorecards(cards, &fingerprint);
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut engine = pipeline::Engine::new(settings, meta).with_scorecards(cards, &fingerprint);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let asr_threads = a.asr_threads.unwrap_or(cores.min(2)).max(1);
+    if !a.no_asr {
+        let mut opts = asr::AsrOptions::default();
+        opts.threads = asr_threads;
+        let model = asr::Asr::load(&a.model, opts).with_context(|| {
+            format!(
+                "loading the speech model {} (run scripts/setup.sh to make it, pass --model, or --no-asr)",
+                a.model.display()
+            )
+        })?;
+        let (model_hash, _) = pipeline::file_sha256(&a.model)
+            .with_context(|| format!("reading {}", a.model.display()))?;
+        engine = engine.with_asr(model, &model_hash);
+    }
+    let jobs = a.jobs.unwrap_or(if a.no_asr {
+        cores
+    } else {
+        (cores / asr_threads).max(1)
+    });
     let opts = batch::BatchOptions {
         inputs: a.inputs,
         out: a.out.clone(),

@@ -3,6 +3,7 @@
 //! [`CallRecord`]. A failing stage records its error and stops the call, never the batch.
 
 use crate::acoustic::{self, FindingsConfig, VadConfig};
+use crate::asr::{Asr, AsrWorker};
 use crate::audio::{self, DecodeOptions, TARGET_RATE};
 use crate::meta::MetaTable;
 use crate::record::{CallMeta, CallRecord, CallStatus, InputInfo, Problem, Role, SCHEMA_VERSION};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Which stereo channel carries the agent.
@@ -75,6 +77,35 @@ pub struct Engine {
     pub meta: Option<MetaTable>,
     /// Scorecards; without them calls are analysed but not scored.
     pub scorecards: Option<ScorecardSet>,
+    /// Speech recognition; without it calls get no transcript.
+    pub asr: Option<AsrStage>,
+}
+
+/// The Whisper model plus a pool of decoding states: whisper.cpp's state is per thread of work
+/// and costs tens of MB, so states are made once and handed from call to call, not per call.
+pub struct AsrStage {
+    pub asr: Asr,
+    free: Mutex<Vec<AsrWorker>>,
+}
+
+impl AsrStage {
+    pub fn new(asr: Asr) -> AsrStage {
+        AsrStage {
+            asr,
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<AsrWorker, crate::asr::AsrError> {
+        match self.free.lock().expect("asr pool").pop() {
+            Some(w) => Ok(w),
+            None => self.asr.worker(),
+        }
+    }
+
+    fn give(&self, w: AsrWorker) {
+        self.free.lock().expect("asr pool").push(w);
+    }
 }
 
 impl Engine {
@@ -85,7 +116,20 @@ impl Engine {
             settings_hash,
             meta,
             scorecards: None,
+            asr: None,
         }
+    }
+
+    /// Transcribe every call with `asr`. The model file's hash and the decoding options are
+    /// part of the settings hash, so changing the model re-transcribes on the next run.
+    pub fn with_asr(mut self, asr: Asr, model_hash: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(model_hash.as_bytes());
+        h.update(serde_json::to_vec(asr.options()).expect("options serialise"));
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.asr = Some(AsrStage::new(asr));
+        self
     }
 
     /// Score every call with `cards`. Their content (`fingerprint`, see [`tree_hash`]) is part
@@ -300,6 +344,23 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
     rec.findings = findings;
     rec.metrics = metrics;
 
+    if let Some(stage) = &engine.asr {
+        let t = Instant::now();
+        match transcribe(stage, &roles, &rec.segments, rec.mono) {
+            Ok(utts) => {
+                rec.metrics.speech_rate_cpm = speech_rates(&utts);
+                rec.utterances = utts;
+            }
+            Err(e) => {
+                fail(&mut rec, "asr", e.to_string());
+                return rec;
+            }
+        }
+        rec.timings_ms.insert("asr".into(), ms(t));
+    }
+    drop(roles);
+    drop(tracks);
+
     if let Some(cards) = &engine.scorecards {
         let t = Instant::now();
         let card = cards.select(rec.metadata.as_ref());
@@ -307,6 +368,66 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
         rec.timings_ms.insert("score".into(), ms(t));
     }
     rec
+}
+
+/// Transcribe each track's speech, merge by time, and give every utterance its id and jieba
+/// tokens. Mono calls get roles guessed from what is said (approximate).
+fn transcribe(
+    stage: &AsrStage,
+    tracks: &[(usize, Role, &[f32])],
+    segments: &[crate::record::SpeechSegment],
+    mono: bool,
+) -> Result<Vec<crate::record::Utterance>, crate::asr::AsrError> {
+    let mut worker = stage.take()?;
+    let mut utts = Vec::new();
+    let mut result = Ok(());
+    for &(index, role, samples) in tracks {
+        let spans: Vec<(f64, f64)> = segments
+            .iter()
+            .filter(|s| s.channel == index)
+            .map(|s| (s.start, s.end))
+            .collect();
+        if spans.is_empty() {
+            continue;
+        }
+        match worker.transcribe_track(samples, &spans, role) {
+            Ok(u) => utts.extend(u),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    stage.give(worker);
+    result?;
+    utts.sort_by(|a, b| a.start.total_cmp(&b.start));
+    if mono {
+        crate::asr::assign_mono_roles(&mut utts);
+    }
+    for (i, u) in utts.iter_mut().enumerate() {
+        u.id = i;
+        u.tokens = crate::text::tokenize(&u.text);
+    }
+    Ok(utts)
+}
+
+/// 字/分钟 per role: Han characters and digits over the role's speaking time.
+fn speech_rates(utts: &[crate::record::Utterance]) -> std::collections::BTreeMap<String, f64> {
+    let mut acc: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for u in utts {
+        let chars = u
+            .text
+            .chars()
+            .filter(|c| c.is_ascii_digit() || ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count() as f64;
+        let e = acc.entry(u.role.as_str().to_string()).or_default();
+        e.0 += chars;
+        e.1 += (u.end - u.start).max(0.0);
+    }
+    acc.into_iter()
+        .filter(|(_, (_, secs))| *secs > 0.0)
+        .map(|(role, (chars, secs))| (role, (chars / secs * 60.0).round()))
+        .collect()
 }
 
 fn side_name(i: usize) -> &'static str {

@@ -228,4 +228,65 @@ fn inspect_scores_each_sample_with_its_queue_card() {
     // call01: the switch says the customer hung up; no acoustic fatal.
     let good = rec("call01_inbound_good").score.unwrap();
     assert!(good.fatal.is_none(), "{:?}", good.fatal);
+
+    // Transcripts with the real default model (robust facts only: Whisper base writes
+    // homophones such as 公号 for 工号).
+    let said = |id: &str, role: Role, phrase: &str| -> bool {
+        rec(id).utterances.iter().any(|u| {
+            u.role == role
+                && zhijian::text::find(phrase, &u.text, zhijian::text::MatchMode::Pinyin).len() > 0
+        })
+    };
+    assert!(said("call01_inbound_good", Role::Agent, "很高兴为您服务"));
+    assert!(said("call01_inbound_good", Role::Agent, "感谢您的来电"));
+    assert!(said("call02_inbound_bad", Role::Customer, "我要投诉你们"));
+    assert!(said("call02_inbound_bad", Role::Customer, "找你们领导"));
+    assert!(said("call02_inbound_bad", Role::Agent, "你听不懂吗"));
+    assert!(said("call03_outbound_sales", Role::Customer, "不需要"));
+    for id in [
+        "call01_inbound_good",
+        "call02_inbound_bad",
+        "call03_outbound_sales",
+        "call04_mono_insurance",
+    ] {
+        let r = rec(id);
+        assert!(
+            r.utterances.len() >= 8,
+            "{id}: {} utterances",
+            r.utterances.len()
+        );
+        for (i, u) in r.utterances.iter().enumerate() {
+            assert_eq!(u.id, i);
+            assert!(
+                u.start < u.end && u.end <= r.duration_s + 0.01,
+                "{id}: {u:?}"
+            );
+            assert!(
+                !u.tokens.is_empty(),
+                "{id}: no jieba tokens for {:?}",
+                u.text
+            );
+        }
+        assert!(
+            r.metrics
+                .speech_rate_cpm
+                .values()
+                .all(|&c| (120.0..=420.0).contains(&c)),
+            "{id}: {:?}",
+            r.metrics.speech_rate_cpm
+        );
+    }
+    // Nothing is transcribed inside call02's 7.5 s of dead air (19.3–26.8 s).
+    let bad = rec("call02_inbound_bad");
+    assert!(
+        bad.utterances
+            .iter()
+            .all(|u| u.end <= 19.6 || u.start >= 26.5),
+        "{:?}",
+        bad.utterances
+    );
+    // Mono: roles guessed from what is said; the greeting party is the agent.
+    let mono = rec("call04_mono_insurance");
+    assert_eq!(mono.utterances[0].role, Role::Agent);
+    assert_eq!(mono.utterances[1].role, Role::Customer);
 }
