@@ -92,8 +92,10 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let asr_threads = a.asr_threads.unwrap_or(cores.min(2)).max(1);
     if !a.no_asr {
-        let mut opts = asr::AsrOptions::default();
-        opts.threads = asr_threads;
+        let opts = asr::AsrOptions {
+            threads: asr_threads,
+            ..Default::default()
+        };
         let model = asr::Asr::load(&a.model, opts).with_context(|| {
             format!(
                 "loading the speech model {} (run scripts/setup.sh to make it, pass --model, or --no-asr)",

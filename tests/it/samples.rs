@@ -234,7 +234,8 @@ fn inspect_scores_each_sample_with_its_queue_card() {
     let said = |id: &str, role: Role, phrase: &str| -> bool {
         rec(id).utterances.iter().any(|u| {
             u.role == role
-                && zhijian::text::find(phrase, &u.text, zhijian::text::MatchMode::Pinyin).len() > 0
+                && !zhijian::text::find(phrase, &u.text, zhijian::text::MatchMode::Pinyin)
+                    .is_empty()
         })
     };
     assert!(said("call01_inbound_good", Role::Agent, "很高兴为您服务"));
