@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperError,
-    WhisperState,
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperError, WhisperState,
 };
 
 /// Sample rate whisper.cpp expects.
@@ -86,6 +86,9 @@ pub struct AsrOptions {
     pub max_tokens_per_s: f64,
     /// Run whisper.cpp on the GPU (needs a build with the `cuda` feature).
     pub use_gpu: bool,
+    /// Place tokens in time by cross-attention alignment (DTW) instead of whisper.cpp's
+    /// timestamp heuristic: decides which packed piece a word belongs to.
+    pub dtw: bool,
 }
 
 impl Default for AsrOptions {
@@ -101,6 +104,7 @@ impl Default for AsrOptions {
             pack: true,
             max_tokens_per_s: 12.0,
             use_gpu: false,
+            dtw: true,
         }
     }
 }
@@ -145,11 +149,20 @@ impl Asr {
         if !model_path.is_file() {
             return Err(AsrError::ModelMissing(model_path.to_path_buf()));
         }
-        ggml::GgmlFile::open(model_path)?;
         // whisper.cpp's own log lines go to the `log` crate (debug/info), not stderr.
         whisper_rs::install_logging_hooks();
+        let hp = ggml::GgmlFile::open(model_path)?.hparams;
         let mut cp = WhisperContextParameters::default();
         cp.use_gpu(opts.use_gpu);
+        // DTW token times: whisper.cpp's default token timestamps are heuristic and often put
+        // the first word of a packed piece into the piece before it; the cross-attention
+        // alignment (DTW) is what assigns tokens to pieces reliably.
+        if opts.dtw {
+            cp.dtw_parameters(DtwParameters {
+                mode: dtw_mode(&hp),
+                dtw_mem_size: 128 << 20,
+            });
+        }
         let load_err = |source| AsrError::Load {
             path: model_path.to_path_buf(),
             source,
@@ -223,8 +236,8 @@ pub struct AsrWorker {
 /// A token as decoded, with window-relative times (seconds).
 struct Tok {
     bytes: Vec<u8>,
-    t0: f64,
-    t1: f64,
+    /// When the token is spoken: the DTW time, or the middle of whisper's token timestamps.
+    t: f64,
     plog: f64,
 }
 
@@ -327,10 +340,14 @@ impl AsrWorker {
                     continue; // timestamps, language, task and other special tokens
                 }
                 let d = tok.token_data();
+                let t = if d.t_dtw >= 0 {
+                    d.t_dtw as f64 / 100.0
+                } else {
+                    (d.t0 + d.t1) as f64 / 200.0
+                };
                 toks.push(Tok {
                     bytes: tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
-                    t0: d.t0 as f64 / 100.0,
-                    t1: d.t1 as f64 / 100.0,
+                    t,
                     plog: d.plog as f64,
                 });
             }
@@ -349,7 +366,10 @@ impl AsrWorker {
 
     /// Clean a raw utterance; None when it must be dropped.
     fn finish(&self, raw: RawUtt, speech: &[(f64, f64)], role: Role) -> Option<Utterance> {
-        let text = text::collapse_repeats(text::to_simplified(raw.text.trim()).trim());
+        let simplified = text::to_simplified(&raw.text);
+        // Punctuation that opens an utterance belongs to the one before it.
+        let body = simplified.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let text = text::collapse_repeats(body.trim_end());
         if text::squash(&text).is_empty()
             || text::is_hallucination(&text, &self.shared.opts.initial_prompt)
         {
@@ -382,8 +402,39 @@ impl AsrWorker {
     }
 }
 
+/// The alignment heads of the standard Whisper sizes (recognised by their dimensions); any
+/// other model uses the top half of its decoder layers.
+fn dtw_mode(h: &ggml::Hparams) -> DtwMode<'static> {
+    let en = h.n_vocab == 51864;
+    let preset = match (h.n_audio_layer, h.n_text_layer, h.n_audio_state, en) {
+        (4, 4, 384, false) => Some(DtwModelPreset::Tiny),
+        (4, 4, 384, true) => Some(DtwModelPreset::TinyEn),
+        (6, 6, 512, false) => Some(DtwModelPreset::Base),
+        (6, 6, 512, true) => Some(DtwModelPreset::BaseEn),
+        (12, 12, 768, false) => Some(DtwModelPreset::Small),
+        (12, 12, 768, true) => Some(DtwModelPreset::SmallEn),
+        (24, 24, 1024, false) => Some(DtwModelPreset::Medium),
+        (24, 24, 1024, true) => Some(DtwModelPreset::MediumEn),
+        (32, 32, 1280, _) if h.n_vocab == 51866 => Some(DtwModelPreset::LargeV3),
+        (32, 4, 1280, _) if h.n_vocab == 51866 => Some(DtwModelPreset::LargeV3Turbo),
+        // large v1 and v2 share dimensions but not heads: the generic mode is safer.
+        _ => None,
+    };
+    match preset {
+        Some(model_preset) => DtwMode::ModelPreset { model_preset },
+        None => DtwMode::TopMost {
+            n_top: (h.n_text_layer / 2).max(1),
+        },
+    }
+}
+
 fn round_ms(t: f64) -> f64 {
     (t * 1000.0).round() / 1000.0
+}
+
+/// A token that is only punctuation or spaces (a partial UTF-8 token is not).
+fn is_punctuation(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| s.chars().all(|c| !c.is_alphanumeric()))
 }
 
 /// An utterance before cleaning: track times, raw text.
@@ -397,13 +448,16 @@ struct RawUtt {
 
 /// Split one whisper segment where its tokens move from one packed piece to the next (a
 /// segment can run across the silence between two spans), and map each part to the track.
-/// The segment's own start/end bound the first and last part; token times the inner cuts.
+/// The segment's own start/end bound the first and last part; an inner cut is the piece's
+/// edge (the VAD boundary), not a token time.
 fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
     let mut groups: Vec<(usize, Vec<Tok>)> = Vec::new();
     for t in toks {
-        let i = w.piece_at((t.t0 + t.t1) / 2.0);
+        let i = w.piece_at(t.t);
         match groups.last_mut() {
             Some((gi, g)) if *gi == i => g.push(t),
+            // Punctuation closes what came before; its timestamp is often late.
+            Some((_, g)) if is_punctuation(&t.bytes) => g.push(t),
             _ => groups.push((i, vec![t])),
         }
     }
@@ -411,8 +465,8 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
     let mut carry: Vec<u8> = Vec::new();
     let mut out = Vec::with_capacity(n);
     for (k, (i, g)) in groups.into_iter().enumerate() {
-        let start = if k == 0 { s0 } else { g[0].t0 };
-        let end = if k + 1 == n { s1 } else { g[g.len() - 1].t1 };
+        let start = if k == 0 { s0 } else { f64::NEG_INFINITY };
+        let end = if k + 1 == n { s1 } else { f64::INFINITY };
         let mut bytes = std::mem::take(&mut carry);
         for t in &g {
             bytes.extend_from_slice(&t.bytes);
@@ -442,11 +496,10 @@ mod tests {
     use super::*;
     use pack::Piece;
 
-    fn tok(s: &str, t0: f64, t1: f64) -> Tok {
+    fn tok(s: &str, t: f64) -> Tok {
         Tok {
             bytes: s.as_bytes().to_vec(),
-            t0,
-            t1,
+            t,
             plog: -0.5,
         }
     }
@@ -471,28 +524,27 @@ mod tests {
         // 「好的」 in piece 0, 「谢谢」 in piece 1, with 谢 split over two byte tokens.
         let xie = "谢".as_bytes();
         let toks = vec![
-            tok("好", 0.1, 0.5),
-            tok("的", 0.5, 1.0),
+            tok("好", 0.3),
+            tok("的", 0.7),
             Tok {
                 bytes: xie[..1].to_vec(),
-                t0: 2.2,
-                t1: 2.25, // in the gap, nearer piece 0: carried over to piece 1
+                t: 2.2, // in the gap, nearer piece 0: its bytes are carried over to piece 1
                 plog: -1.0,
             },
             Tok {
                 bytes: xie[1..].to_vec(),
-                t0: 2.7,
-                t1: 3.0,
+                t: 2.8,
                 plog: -1.0,
             },
-            tok("谢", 3.0, 3.4),
+            tok("谢", 3.2),
+            tok("。", 5.9),
         ];
         let u = split_by_piece(&w, 0.0, 6.0, toks);
         assert_eq!(u.len(), 2);
         assert_eq!(u[0].text, "好的");
         assert_eq!((u[0].start, u[0].end), (10.0, 12.0)); // end clamped to the piece
-        assert_eq!(u[1].text, "谢谢");
-        assert!((u[1].start - 30.1).abs() < 1e-9);
+        assert_eq!(u[1].text, "谢谢。");
+        assert_eq!(u[1].start, 30.0); // an inner cut is the piece edge
         assert_eq!(u[1].end, 33.0); // segment end 6.0 → 33.4, clamped
     }
 }

@@ -64,27 +64,32 @@ pub const HALLUCINATIONS: &[&str] = &[
     "我看你会不会有什么好事啊",
 ];
 
-/// True when `text` is a known hallucination, or is only the initial prompt echoed back.
+/// True when `text` is a known hallucination, or echoes the initial prompt: Whisper repeats
+/// its prompt on silence and noise («是普通话的句子。是普通话的句子。»), so any 5 consecutive
+/// characters of the prompt in the text count as an echo.
 pub fn is_hallucination(text: &str, prompt: &str) -> bool {
     let t = squash(&to_simplified(text));
     if t.is_empty() {
         return false;
     }
-    let p = squash(prompt);
-    (!p.is_empty() && (t == p || p.contains(&t) && t.chars().count() >= 4))
-        || HALLUCINATIONS.iter().any(|h| t.contains(h))
+    let p: Vec<char> = squash(prompt).chars().collect();
+    let echo = p.len() >= 5
+        && p.windows(5)
+            .any(|w| t.contains(&w.iter().collect::<String>()));
+    let tiny_echo = t.chars().count() >= 3 && p.iter().collect::<String>().contains(&t);
+    echo || tiny_echo || HALLUCINATIONS.iter().any(|h| t.contains(h))
 }
 
-/// Cut Whisper's repetition loops: a unit of 2–12 characters repeated 3+ times in a row is
-/// kept once; a single character repeated 6+ times is kept three times (「对对对」 is speech,
-/// 「对对对对对对对对」 is a loop).
+/// Cut Whisper's repetition loops: a phrase of 8–40 characters repeated twice or more in a
+/// row, or one of 2–7 characters repeated 3+ times, is kept once; a single character repeated
+/// 6+ times is kept three times (「对对对」 is speech, 「对对对对对对对对」 is a loop).
 pub fn collapse_repeats(s: &str) -> String {
     let c: Vec<char> = s.chars().collect();
     let mut out: Vec<char> = Vec::with_capacity(c.len());
     let mut i = 0;
     'outer: while i < c.len() {
         // Smallest period first: 「对对对对对对」 is a loop of 「对」, not of 「对对」.
-        for unit in 1..=12 {
+        for unit in 1..=40 {
             if i + unit > c.len() {
                 continue;
             }
@@ -94,7 +99,11 @@ pub fn collapse_repeats(s: &str) -> String {
             {
                 reps += 1;
             }
-            let (min_reps, keep) = if unit == 1 { (6, 3) } else { (3, 1) };
+            let (min_reps, keep) = match unit {
+                1 => (6, 3),
+                2..=7 => (3, 1),
+                _ => (2, 1),
+            };
             if reps >= min_reps {
                 for _ in 0..keep {
                     out.extend_from_slice(&c[i..i + unit]);
@@ -145,6 +154,9 @@ mod tests {
         assert!(!is_hallucination("谢谢您的耐心等待", p));
         assert!(!is_hallucination("我要订阅这个套餐", p));
         assert!(!is_hallucination("句子", p));
+        assert!(is_hallucination("他在这儿,这儿是普通话的句子。他在这儿", p));
+        assert!(is_hallucination("是普通话的句子。是普通话的句子。", p));
+        assert!(!is_hallucination("您会说普通话吗", p));
     }
 
     #[test]
@@ -159,6 +171,10 @@ mod tests {
         assert_eq!(collapse_repeats("对对对，是的"), "对对对，是的");
         assert_eq!(collapse_repeats("对对对对对对对对"), "对对对");
         assert_eq!(collapse_repeats("好的好的"), "好的好的");
+        assert_eq!(
+            collapse_repeats("我已经说过了这个不归我管。我已经说过了这个不归我管。"),
+            "我已经说过了这个不归我管。"
+        );
         assert_eq!(collapse_repeats(""), "");
     }
 }
