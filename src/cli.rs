@@ -45,6 +45,23 @@ pub enum Command {
     /// Check or explain scorecards.
     #[command(subcommand)]
     Rules(RulesCommand),
+
+    /// Load inspected calls into the database and (re)write the HTML and CSV reports.
+    ///
+    /// Reads OUT/calls/*.json, stores the calls in OUT/zhijian.db (or --db), writes
+    /// OUT/calls/<call_id>.html per call and OUT/index.html (review queue and batch summary),
+    /// calls.csv, review_queue.csv, review_queue.json and queues.csv. Re-importing replaces the
+    /// automatic results but keeps every human verdict, manual score and appeal.
+    Import(crate::report::cli::ImportArgs),
+
+    /// Per-agent report for a period, from the database: rank, mean score, low-score warnings,
+    /// problems by type and severity, 致命错误准确性 / 非致命错误准确性, trend against the previous
+    /// period of equal length. Writes agents.html (printable), agents.csv and agents.json.
+    Report(crate::report::agent::AgentReportArgs),
+
+    /// Review and appeal: inspectors' verdicts and manual scores, agents' appeals (申诉), the
+    /// lead's final decision (终审), and the precision of each rule under review.
+    Review(crate::store::cli::ReviewArgs),
 }
 
 #[derive(Debug, Subcommand)]

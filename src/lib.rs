@@ -11,7 +11,9 @@ pub mod cli;
 pub mod meta;
 pub mod pipeline;
 pub mod record;
+pub mod report;
 pub mod rules;
+pub mod store;
 pub mod text;
 
 use anyhow::{Context, Result};
@@ -30,6 +32,9 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Rules(cli::RulesCommand::Explain { kind }) => {
             rules::cli::explain_cmd(kind.as_deref(), &mut std::io::stdout().lock())
         }
+        cli::Command::Import(a) => report::cli::import_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 
