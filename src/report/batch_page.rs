@@ -62,7 +62,6 @@ pub struct QueueFigures {
     pub mean_pct: Option<f64>,
     pub fatal_calls: usize,
     pub severe_flags: usize,
-    pub low_score_calls: usize,
     pub mean_duration_s: f64,
     pub silences_per_call: f64,
     pub agent_interruptions_per_call: f64,
@@ -95,7 +94,6 @@ fn queue_figures(calls: &[CallSummary], q: &ReviewQueue) -> Vec<QueueFigures> {
                 mean_pct: (!pcts.is_empty()).then(|| pcts.iter().sum::<f64>() / pcts.len() as f64),
                 fatal_calls: ok.iter().filter(|c| c.fatal.is_some()).count(),
                 severe_flags: ok.iter().map(|c| c.severe_flags()).sum(),
-                low_score_calls: 0,
                 mean_duration_s: ok.iter().map(|c| c.duration_s).sum::<f64>() / n_ok,
                 silences_per_call: ok.iter().map(|c| c.silence_count as f64).sum::<f64>() / n_ok,
                 agent_interruptions_per_call: ok
@@ -302,6 +300,11 @@ fn page_link(call_id: &str, at: Option<f64>) -> String {
     }
 }
 
+/// Link that opens a call page and plays from `t` (the ▶ evidence links).
+fn play_link(call_id: &str, t: f64) -> String {
+    format!("{}&play", page_link(call_id, Some(t)))
+}
+
 fn score_cell(c: &CallSummary) -> String {
     match (c.score, c.max_score) {
         (Some(s), Some(m)) => {
@@ -439,7 +442,7 @@ fn index_html(
                         r.at.map(|t| {
                             format!(
                                 " <a class=\"ev\" href=\"{}\">▶ {}</a>",
-                                esc(&page_link(&e.call_id, Some(t))),
+                                esc(&play_link(&e.call_id, t)),
                                 clock(t)
                             )
                         })
@@ -610,7 +613,7 @@ fn index_html(
                 esc(&page_link(&c.call_id, f.at)),
                 esc(&c.call_id),
                 esc(&c.agent_label()),
-                f.at.map(|t| format!("<a class=\"ev\" href=\"{}\">▶ {}</a>", esc(&page_link(&c.call_id, Some(t))), clock(t))).unwrap_or_default()
+                f.at.map(|t| format!("<a class=\"ev\" href=\"{}\">▶ {}</a>", esc(&play_link(&c.call_id, t)), clock(t))).unwrap_or_default()
             );
         }
         o.push_str("</table>");

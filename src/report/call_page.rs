@@ -635,16 +635,19 @@ fn acoustic(o: &mut String, rec: &CallRecord) {
 }
 
 /// Click to play: transcript lines, evidence chips and the timeline seek the recording.
-/// `#t=SECONDS` in the address (links from the review queue) positions it on load.
+/// `#t=SECONDS` in the address (links from the review queue) positions it on load, and
+/// `#t=SECONDS&play` also starts playing (when the browser allows it).
 const SCRIPT: &str = r#"
 (function(){
 var a=document.getElementById('audio');
 var svg=document.getElementById('timeline');
 var head=document.getElementById('playhead');
 var lines=[].slice.call(document.querySelectorAll('.utt[data-end]'));
-function seek(t,play){if(!a||!isFinite(t))return;var go=function(){try{a.currentTime=Math.max(0,t);}catch(e){}
- if(play){var p=a.play();if(p&&p.catch)p.catch(function(){});}};
- if(a.readyState>0)go();else{a.addEventListener('loadedmetadata',go,{once:true});a.load();}}
+function seek(t,play){if(!a||!isFinite(t))return;
+ // Before metadata, currentTime sets the start position; set it again once known.
+ try{a.currentTime=Math.max(0,t);}catch(e){}
+ if(a.readyState===0)a.addEventListener('loadedmetadata',function(){if(Math.abs(a.currentTime-t)>0.05)a.currentTime=t;},{once:true});
+ if(play){var p=a.play();if(p&&p.catch)p.catch(function(){});}}
 document.addEventListener('click',function(e){
  var el=e.target.closest?e.target.closest('[data-t]'):null;
  if(el){seek(parseFloat(el.getAttribute('data-t')),true);e.preventDefault();return;}
@@ -656,7 +659,7 @@ if(a){a.addEventListener('timeupdate',function(){var t=a.currentTime;
  if(svg&&head){var W=+svg.dataset.width,L=+svg.dataset.left,R=+svg.dataset.right,d=+svg.dataset.duration;
   var x=L+Math.min(1,t/d)*(W-L-R);head.setAttribute('x1',x);head.setAttribute('x2',x);head.setAttribute('visibility','visible');}
  lines.forEach(function(l){var on=t>=+l.dataset.t&&t<+l.dataset.end;l.classList.toggle('playing',on);});});}
-var m=/[#&]t=([0-9.]+)/.exec(location.hash);if(m)seek(parseFloat(m[1]),false);
+var m=/[#&]t=([0-9.]+)/.exec(location.hash);if(m)seek(parseFloat(m[1]),/[#&]play\b/.test(location.hash));
 })();
 "#;
 

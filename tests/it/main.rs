@@ -3,5 +3,6 @@
 mod audio;
 mod batch;
 mod common;
+mod report;
 mod rules;
 mod samples;
