@@ -53,6 +53,23 @@ pub enum Command {
     /// Measure accuracy against references.
     #[command(subcommand)]
     Eval(EvalCommand),
+
+    /// Load inspected calls into the database and (re)write the HTML and CSV reports.
+    ///
+    /// Reads OUT/calls/*.json, stores the calls in OUT/zhijian.db (or --db), writes
+    /// OUT/calls/<call_id>.html per call and OUT/index.html (review queue and batch summary),
+    /// calls.csv, review_queue.csv, review_queue.json and queues.csv. Re-importing replaces the
+    /// automatic results but keeps every human verdict, manual score and appeal.
+    Import(crate::report::cli::ImportArgs),
+
+    /// Per-agent report for a period, from the database: rank, mean score, low-score warnings,
+    /// problems by type and severity, 致命错误准确性 / 非致命错误准确性, trend against the previous
+    /// period of equal length. Writes agents.html (printable), agents.csv and agents.json.
+    Report(crate::report::agent::AgentReportArgs),
+
+    /// Review and appeal: inspectors' verdicts and manual scores, agents' appeals (申诉), the
+    /// lead's final decision (终审), and the precision of each rule under review.
+    Review(crate::store::cli::ReviewArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +165,15 @@ pub struct InspectArgs {
     /// --jobs × --asr-threads should not exceed the cores.
     #[arg(long, value_name = "N")]
     pub asr_threads: Option<usize>,
+
+    /// SQLite database the calls are stored in (default: OUT/zhijian.db). Share one across
+    /// batches for monthly agent reports.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Do not write the database and the HTML/CSV reports (JSON results only).
+    #[arg(long)]
+    pub no_report: bool,
 
     /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
     #[arg(long, default_value = "rules")]

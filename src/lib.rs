@@ -12,7 +12,9 @@ pub mod cli;
 pub mod meta;
 pub mod pipeline;
 pub mod record;
+pub mod report;
 pub mod rules;
+pub mod store;
 pub mod text;
 
 use anyhow::{Context, Result};
@@ -54,6 +56,9 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
+        cli::Command::Import(a) => report::cli::import_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 
@@ -119,14 +124,22 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         progress: !a.no_progress,
     };
     let s = batch::run_batch(&engine, &opts)?;
+    if !a.no_report {
+        // Reports cover the whole output folder, including calls reused from earlier runs.
+        let db = a.db.clone().unwrap_or_else(|| a.out.join("zhijian.db"));
+        let mut st = store::Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+        let ropts = report::ReportOptions::default();
+        report::cli::import_dir(&a.out, &mut st, Some(&ropts), &mut std::io::stderr().lock())?;
+    }
     eprintln!(
-        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; results in {}",
+        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; open {} (results: {})",
         s.calls_total,
         s.calls_total - s.calls_skipped,
         s.calls_skipped,
         s.calls_failed,
         s.audio_seconds / 60.0,
         s.wall_seconds,
+        a.out.join("index.html").display(),
         a.out.join("summary.json").display()
     );
     Ok(if s.calls_failed > 0 {

@@ -4,6 +4,7 @@ mod asr;
 mod audio;
 mod batch;
 mod common;
+mod report;
 mod rules;
 mod rules_cli;
 mod rules_fuzzy;
