@@ -273,7 +273,7 @@ pub struct Hangup {
     pub side: Side,
     /// "metadata" (switch record), "inferred" (from the audio) or "unknown".
     pub source: String,
-    /// Short reason for an inferred answer.
+    /// Short reason, in Chinese: it is shown to inspectors as evidence.
     pub reason: String,
 }
 
