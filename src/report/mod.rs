@@ -111,6 +111,16 @@ impl BatchReport {
         self.calls.push(CallSummary::from_record(rec, &self.opts));
     }
 
+    /// Add a row made elsewhere (e.g. by a worker thread with
+    /// [`CallSummary::from_record`], so that records need not travel to the writer).
+    pub fn add_summary(&mut self, row: CallSummary) {
+        self.calls.push(row);
+    }
+
+    pub fn options(&self) -> &ReportOptions {
+        &self.opts
+    }
+
     pub fn calls(&self) -> &[CallSummary] {
         &self.calls
     }
