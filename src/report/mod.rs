@@ -83,6 +83,14 @@ impl Default for ReportOptions {
 /// the recording by a path relative to the page, so the output folder and the recordings can
 /// be moved together.
 pub fn write_call_page(rec: &CallRecord, out_dir: &Path) -> io::Result<PathBuf> {
+    // The id becomes a file name: a hand-written record must not write outside calls/.
+    let id = &rec.call_id;
+    if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', '\0']) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("call id {id:?} cannot be used as a file name"),
+        ));
+    }
     let dir = out_dir.join("calls");
     std::fs::create_dir_all(&dir)?;
     let page = call_page::render(rec, &dir);

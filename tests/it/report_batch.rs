@@ -190,3 +190,15 @@ fn failed_call_page_says_why() {
     assert!(!html.contains("id=\"timeline\""));
     assert!(html.contains("<dt>评分表</dt><dd>未评分</dd>"));
 }
+
+#[test]
+fn call_ids_cannot_escape_the_output_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rec = super::record("in-good");
+    for bad in ["../evil", "a/b", ".hidden", ""] {
+        rec.call_id = bad.into();
+        let e = zhijian::report::write_call_page(&rec, tmp.path()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{bad}");
+    }
+    assert!(!tmp.path().join("evil.html").exists());
+}
