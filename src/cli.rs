@@ -62,13 +62,17 @@ pub enum Command {
     /// automatic results but keeps every human verdict, manual score and appeal.
     Import(crate::report::cli::ImportArgs),
 
-    /// Per-agent report for a period, from the database: rank, mean score, low-score warnings,
-    /// problems by type and severity, 致命错误准确性 / 非致命错误准确性, trend against the previous
-    /// period of equal length. Writes agents.html (printable), agents.csv and agents.json.
+    /// Per-agent report for a period, from the database (agents.html, agents.csv, agents.json).
+    ///
+    /// Rank and top X%, mean score (after review) and automatic mean, low-score warnings,
+    /// problems by type and severity, 致命错误准确性 / 非致命错误准确性, and the trend against the
+    /// previous period of equal length. The HTML prints one agent per page.
     Report(crate::report::agent::AgentReportArgs),
 
-    /// Review and appeal: inspectors' verdicts and manual scores, agents' appeals (申诉), the
-    /// lead's final decision (终审), and the precision of each rule under review.
+    /// Review and appeal: verdicts, manual scores, appeals (申诉), final decisions (终审).
+    ///
+    /// Human input is kept apart from the automatic score and survives re-inspection; the final
+    /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
 }
 

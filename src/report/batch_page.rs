@@ -146,6 +146,7 @@ fn calls_csv(calls: &[CallSummary], q: &ReviewQueue) -> io::Result<String> {
         "severe_flags",
         "flags",
         "review_items",
+        "undecided_items",
         "risk_level",
         "risk",
         "sampled",
@@ -187,6 +188,7 @@ fn calls_csv(calls: &[CallSummary], q: &ReviewQueue) -> io::Result<String> {
             c.severe_flags().to_string(),
             flags.join(" "),
             c.review_items.to_string(),
+            c.undecided_items.to_string(),
             e.and_then(|e| e.level)
                 .map(|l| l.zh())
                 .unwrap_or_default()
@@ -470,7 +472,7 @@ fn index_html(
                 if e.sampled { " <span class=\"badge b-grey\">抽样</span>" } else { "" },
                 esc(&c.agent_label()),
                 esc(c.queue.as_deref().unwrap_or("—")),
-                esc(&short_time(c.start_time.as_deref())),
+                esc(&super::html::short_time(c.start_time.as_deref())),
                 score_cell(c)
             );
         }
@@ -732,7 +734,7 @@ fn index_html(
             esc(&c.call_id),
             esc(&c.agent_label()),
             esc(c.queue.as_deref().unwrap_or("—")),
-            esc(&short_time(c.start_time.as_deref())),
+            esc(&super::html::short_time(c.start_time.as_deref())),
             clock(c.duration_s),
             score_cell(c),
             c.grade.unwrap_or("—"),
@@ -756,17 +758,6 @@ fn index_html(
     }
     page_end(&mut o, None);
     o
-}
-
-/// `2026-11-02T10:42:18+08:00` → `2026-11-02 10:42` (as written, the site's local time).
-fn short_time(t: Option<&str>) -> String {
-    match t {
-        None => "—".into(),
-        Some(t) if super::time::Stamp::parse(t).is_some() && t.len() >= 16 => {
-            t.chars().take(16).collect::<String>().replacen('T', " ", 1)
-        }
-        Some(t) => t.to_string(),
-    }
 }
 
 fn confidence_label(z: f64) -> String {

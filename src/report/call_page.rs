@@ -133,10 +133,7 @@ pub fn render(rec: &CallRecord, page_dir: &Path) -> String {
     dl("方向", direction_zh(meta.direction).into());
     dl(
         "时间",
-        meta.start_time
-            .as_deref()
-            .map(esc)
-            .unwrap_or_else(|| "—".into()),
+        esc(&super::html::short_time(meta.start_time.as_deref())),
     );
     dl("时长", duration_zh(rec.duration_s));
     dl(
@@ -189,11 +186,32 @@ pub fn render(rec: &CallRecord, page_dir: &Path) -> String {
         };
         let _ = write!(
             o,
-            "<div class=\"score\" style=\"color:{color}\" id=\"score\">{}<small> / {} 分</small>\
+            "<div><div class=\"score\" style=\"color:{color}\" id=\"score\">{}<small> / {} 分</small>\
              <span class=\"grade\">{g}</span></div>",
             num(s.total, 1),
             num(s.max_total, 1)
         );
+        // An automatic score with undecided lines is not a verdict on those lines.
+        let undecided: Vec<&crate::rules::ReviewItem> = s
+            .review
+            .iter()
+            .filter(|v| v.reason == ReviewReason::Undecided)
+            .collect();
+        if !undecided.is_empty() {
+            let stake: f64 = undecided
+                .iter()
+                .filter(|v| v.effect == Effect::Deduct)
+                .map(|v| if v.fatal { s.subtotal } else { v.points })
+                .sum::<f64>()
+                .min(s.subtotal);
+            let _ = write!(
+                o,
+                "<div class=\"small\" id=\"undecided\" style=\"color:var(--orange)\">⚠ {} 项无法自动判断（最多影响 {} 分），见下方人工复核项</div>",
+                undecided.len(),
+                num(stake, 1)
+            );
+        }
+        o.push_str("</div>");
     }
     o.push_str("</div>");
 
@@ -275,7 +293,22 @@ pub fn render(rec: &CallRecord, page_dir: &Path) -> String {
                 "<table><tr><th>严重度</th><th>项目</th><th>分类</th><th class=\"num\">分值</th>\
                  <th class=\"num\">次数</th><th>证据（点击播放）</th></tr>",
             );
-            for h in &s.hits {
+            // Most serious first, then by time; superseded levels last.
+            let mut hits: Vec<&crate::rules::ItemHit> = s.hits.iter().collect();
+            hits.sort_by(|a, b| {
+                a.superseded
+                    .cmp(&b.superseded)
+                    .then(b.fatal.cmp(&a.fatal))
+                    .then(b.severity.cmp(&a.severity))
+                    .then(
+                        super::summary::first_at(&a.evidence)
+                            .unwrap_or(f64::INFINITY)
+                            .total_cmp(
+                                &super::summary::first_at(&b.evidence).unwrap_or(f64::INFINITY),
+                            ),
+                    )
+            });
+            for h in hits {
                 let sign = if h.effect == Effect::Deduct {
                     "−"
                 } else {

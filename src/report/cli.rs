@@ -184,3 +184,17 @@ pub fn import_dir(
     }
     Ok((n, bad))
 }
+
+/// What `inspect` runs after its batch: store every call of `out` in the database (`db`, by
+/// default `out/zhijian.db`) and write the call pages and batch reports. Returns (calls,
+/// unreadable result files); unreadable files are named on `err`.
+pub fn after_inspect(
+    out: &Path,
+    db: Option<&Path>,
+    opts: &ReportOptions,
+    err: &mut dyn Write,
+) -> Result<(usize, usize)> {
+    let path = db.map_or_else(|| out.join("zhijian.db"), Path::to_path_buf);
+    let mut store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    import_dir(out, &mut store, Some(opts), err)
+}

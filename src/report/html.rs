@@ -81,6 +81,17 @@ pub fn pct(x: f64) -> String {
     }
 }
 
+/// `2026-11-02T10:42:18+08:00` → `2026-11-02 10:42` (as written: the site's local time).
+pub fn short_time(t: Option<&str>) -> String {
+    match t {
+        None => "—".into(),
+        Some(t) if super::time::Stamp::parse(t).is_some() && t.len() >= 16 => {
+            t.chars().take(16).collect::<String>().replacen('T', " ", 1)
+        }
+        Some(t) => t.to_string(),
+    }
+}
+
 /// Percent-encode one path segment for a URL (keeps unreserved ASCII; encodes the rest as
 /// UTF-8 bytes, so Chinese file names and `#`/`?` work in `src` and `href`).
 pub fn url_segment(s: &str) -> String {
@@ -255,6 +266,12 @@ mod tests {
         assert_eq!(num(-0.001, 1), "0");
         assert_eq!(pct(0.9534), "95.3%");
         assert_eq!(duration_zh(185.0), "3 分 05 秒");
+        assert_eq!(
+            short_time(Some("2026-11-02T10:42:18+08:00")),
+            "2026-11-02 10:42"
+        );
+        assert_eq!(short_time(Some("昨天下午")), "昨天下午");
+        assert_eq!(short_time(None), "—");
     }
 
     #[test]

@@ -83,6 +83,14 @@ impl Default for ReportOptions {
 /// the recording by a path relative to the page, so the output folder and the recordings can
 /// be moved together.
 pub fn write_call_page(rec: &CallRecord, out_dir: &Path) -> io::Result<PathBuf> {
+    // The id becomes a file name: a hand-written record must not write outside calls/.
+    let id = &rec.call_id;
+    if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', '\0']) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("call id {id:?} cannot be used as a file name"),
+        ));
+    }
     let dir = out_dir.join("calls");
     std::fs::create_dir_all(&dir)?;
     let page = call_page::render(rec, &dir);
@@ -109,6 +117,16 @@ impl BatchReport {
 
     pub fn add(&mut self, rec: &CallRecord) {
         self.calls.push(CallSummary::from_record(rec, &self.opts));
+    }
+
+    /// Add a row made elsewhere (e.g. by a worker thread with
+    /// [`CallSummary::from_record`], so that records need not travel to the writer).
+    pub fn add_summary(&mut self, row: CallSummary) {
+        self.calls.push(row);
+    }
+
+    pub fn options(&self) -> &ReportOptions {
+        &self.opts
     }
 
     pub fn calls(&self) -> &[CallSummary] {

@@ -54,6 +54,8 @@ pub struct CallSummary {
     pub flags: Vec<Flag>,
     /// Review items (manual or undecided) the scorecard listed.
     pub review_items: usize,
+    /// Of which: lines the machine could not decide (no transcript, no classifier …).
+    pub undecided_items: usize,
     /// Manual items whose condition fired (e.g. 投诉专项抽听): name and time.
     pub triggered: Vec<(String, Option<f64>)>,
     pub silence_count: usize,
@@ -175,6 +177,12 @@ impl CallSummary {
             fatal: score.and_then(|s| s.fatal.clone()),
             flags,
             review_items: score.map_or(0, |s| s.review.len()),
+            undecided_items: score.map_or(0, |s| {
+                s.review
+                    .iter()
+                    .filter(|v| v.reason == ReviewReason::Undecided)
+                    .count()
+            }),
             triggered,
             silence_count: r.findings.silences.len(),
             silence_total_s: r.findings.silences.iter().map(|s| s.duration()).sum(),

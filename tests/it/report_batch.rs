@@ -175,3 +175,30 @@ fn sample_by_queue_draws_from_each_queue() {
     };
     assert_eq!(q.samples, again, "same seed and calls, same sample");
 }
+
+#[test]
+fn failed_call_page_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = super::record("broken");
+    let page = zhijian::report::write_call_page(&rec, tmp.path()).unwrap();
+    assert_eq!(page, tmp.path().join("calls/broken.html"));
+    let html = read(&page);
+    assert!(html.contains(
+        "<div class=\"banner failed\">质检失败（decode）：unsupported codec: GSM 6.10 (format tag 0x31)</div>"
+    ));
+    // No length, no timeline; no score.
+    assert!(!html.contains("id=\"timeline\""));
+    assert!(html.contains("<dt>评分表</dt><dd>未评分</dd>"));
+}
+
+#[test]
+fn call_ids_cannot_escape_the_output_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rec = super::record("in-good");
+    for bad in ["../evil", "a/b", ".hidden", ""] {
+        rec.call_id = bad.into();
+        let e = zhijian::report::write_call_page(&rec, tmp.path()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{bad}");
+    }
+    assert!(!tmp.path().join("evil.html").exists());
+}

@@ -146,3 +146,21 @@ fn import_review_and_report() {
         "{err}"
     );
 }
+
+#[test]
+fn after_inspect_writes_database_and_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(tmp.path());
+    let mut err = Vec::new();
+    let (n, bad) = zhijian::report::cli::after_inspect(
+        &out,
+        None,
+        &zhijian::report::ReportOptions::default(),
+        &mut err,
+    )
+    .unwrap();
+    assert_eq!((n, bad), (8, 0));
+    let s = zhijian::store::Store::open(out.join("zhijian.db")).unwrap();
+    assert!(s.has_call("out-bad").unwrap());
+    assert!(out.join("index.html").is_file() && out.join("calls/out-bad.html").is_file());
+}
