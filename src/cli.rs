@@ -179,6 +179,9 @@ pub struct InspectArgs {
     #[arg(long)]
     pub no_report: bool,
 
+    #[command(flatten)]
+    pub queue: crate::report::cli::QueueArgs,
+
     /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
     #[arg(long, default_value = "rules")]
     pub rules: PathBuf,

@@ -123,13 +123,18 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         force: a.force,
         progress: !a.no_progress,
     };
+    let report_opts = a.queue.options()?;
     let s = batch::run_batch(&engine, &opts)?;
+    let mut unreadable = 0;
     if !a.no_report {
         // Reports cover the whole output folder, including calls reused from earlier runs.
-        let db = a.db.clone().unwrap_or_else(|| a.out.join("zhijian.db"));
-        let mut st = store::Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-        let ropts = report::ReportOptions::default();
-        report::cli::import_dir(&a.out, &mut st, Some(&ropts), &mut std::io::stderr().lock())?;
+        let (_, bad) = report::cli::after_inspect(
+            &a.out,
+            a.db.as_deref(),
+            &report_opts,
+            &mut std::io::stderr().lock(),
+        )?;
+        unreadable = bad;
     }
     eprintln!(
         "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; open {} (results: {})",
@@ -142,7 +147,7 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         a.out.join("index.html").display(),
         a.out.join("summary.json").display()
     );
-    Ok(if s.calls_failed > 0 {
+    Ok(if s.calls_failed + unreadable > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
