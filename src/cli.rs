@@ -161,6 +161,10 @@ pub struct InspectArgs {
     #[arg(long, default_value = "models/ggml-base.bin", value_name = "FILE")]
     pub model: PathBuf,
 
+    /// Run whisper.cpp on the GPU (needs a build with `--features cuda`).
+    #[arg(long)]
+    pub gpu: bool,
+
     /// Skip transcription (acoustic findings and acoustic scorecard items only).
     #[arg(long)]
     pub no_asr: bool,

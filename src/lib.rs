@@ -99,6 +99,7 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
     if !a.no_asr {
         let opts = asr::AsrOptions {
             threads: asr_threads,
+            use_gpu: a.gpu,
             ..Default::default()
         };
         let model = asr::Asr::load(&a.model, opts).with_context(|| {
