@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cli;
 pub mod meta;
 pub mod pipeline;
+pub mod classify;
 pub mod record;
 
 use anyhow::{Context, Result};

@@ -4,3 +4,4 @@ mod audio;
 mod batch;
 mod common;
 mod samples;
+mod classify;
