@@ -11,6 +11,7 @@ pub mod batch;
 pub mod cli;
 pub mod meta;
 pub mod pipeline;
+pub mod classify;
 pub mod record;
 pub mod report;
 pub mod rules;

@@ -323,6 +323,9 @@ pub struct CallClassification {
     /// The customer's emotion label probabilities over the first and last thirds of the call.
     pub customer_emotion_start: BTreeMap<String, f64>,
     pub customer_emotion_end: BTreeMap<String, f64>,
+    /// The utterance (`Utterance::id`) behind each maximum, keyed `"role/head/label"`.
+    #[serde(default)]
+    pub evidence: BTreeMap<String, usize>,
 }
 
 /// A warning or error with the stage it came from.

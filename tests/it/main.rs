@@ -9,3 +9,4 @@ mod rules;
 mod rules_cli;
 mod rules_fuzzy;
 mod samples;
+mod classify;
