@@ -54,6 +54,20 @@ pub enum Command {
     #[command(subcommand)]
     Eval(EvalCommand),
 
+    /// Train the classifier heads (agent attitude, customer emotion, intent) on the frozen
+    /// text encoder, deterministically, and write them to MODELS/classifier/.
+    Train {
+        /// Training data folder (train.tsv, lexicon.toml).
+        #[arg(long, default_value = "data/classify")]
+        data: PathBuf,
+        /// Models folder (the encoder is fetched there by the set-up).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Random seed (same data + seed → same weights).
+        #[arg(long, default_value_t = 17)]
+        seed: u64,
+    },
+
     /// Load inspected calls into the database and (re)write the HTML and CSV reports.
     ///
     /// Reads OUT/calls/*.json, stores the calls in OUT/zhijian.db (or --db), writes
@@ -95,6 +109,16 @@ pub enum ModelsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
+    /// Per-class precision/recall/F1 and confusion matrices of the classifier on the held-out
+    /// split (clean and ASR-noised), side by side with the keyword baseline.
+    Classifier {
+        /// Training data folder (train.tsv, test.tsv, lexicon.toml).
+        #[arg(long, default_value = "data/classify")]
+        data: PathBuf,
+        /// Models folder holding classifier/.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
     /// Character error rate of the recogniser on a folder of audio files, each with a
     /// `<name>.txt` reference beside it; prints CER per file and overall.
     Asr {
@@ -164,6 +188,15 @@ pub struct InspectArgs {
     /// Run whisper.cpp on the GPU (needs a build with `--features cuda`).
     #[arg(long)]
     pub gpu: bool,
+
+    /// Models folder holding the classifier (classifier/); calls are classified when it is
+    /// there, and the run stops with a clear error when it is incomplete.
+    #[arg(long, default_value = "models", value_name = "DIR")]
+    pub models: PathBuf,
+
+    /// Skip the attitude/emotion/intent classifier.
+    #[arg(long)]
+    pub no_classifier: bool,
 
     /// Skip transcription (acoustic findings and acoustic scorecard items only).
     #[arg(long)]

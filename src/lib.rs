@@ -8,10 +8,10 @@ pub mod acoustic;
 pub mod asr;
 pub mod audio;
 pub mod batch;
+pub mod classify;
 pub mod cli;
 pub mod meta;
 pub mod pipeline;
-pub mod classify;
 pub mod record;
 pub mod report;
 pub mod rules;
@@ -37,6 +37,24 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Models(cli::ModelsCommand::Convert { ct2, out, quant }) => {
             let r = asr::convert::convert_ct2(&ct2, &out, quant)?;
             eprintln!("zhijian: wrote {} ({r:?})", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Eval(cli::EvalCommand::Classifier { data, models }) => {
+            let r = classify::eval::evaluate(&classify::eval::EvalOptions {
+                data_dir: data,
+                models_dir: models,
+            })?;
+            println!("{r}");
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Train { data, models, seed } => {
+            let r = classify::train::train(&classify::train::TrainOptions {
+                data_dir: data,
+                models_dir: models,
+                seed,
+                ..Default::default()
+            })?;
+            println!("{r}");
             Ok(ExitCode::SUCCESS)
         }
         cli::Command::Eval(cli::EvalCommand::Asr {
@@ -112,6 +130,18 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         let (model_hash, _) = pipeline::file_sha256(&a.model)
             .with_context(|| format!("reading {}", a.model.display()))?;
         engine = engine.with_asr(model, &model_hash);
+        if !a.no_classifier {
+            let dir = classify::model_dir(&a.models);
+            let c = classify::Classifier::load(&a.models).with_context(|| {
+                format!(
+                    "loading the classifier from {} (run scripts/setup.sh or `zhijian train`, or pass --no-classifier)",
+                    dir.display()
+                )
+            })?;
+            let hash =
+                pipeline::tree_hash(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            engine = engine.with_classifier(c, &hash);
+        }
     }
     let jobs = a.jobs.unwrap_or(if a.no_asr {
         cores

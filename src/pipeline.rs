@@ -79,6 +79,8 @@ pub struct Engine {
     pub scorecards: Option<ScorecardSet>,
     /// Speech recognition; without it calls get no transcript.
     pub asr: Option<AsrStage>,
+    /// Attitude / emotion / intent classifier over the transcript.
+    pub classifier: Option<crate::classify::Classifier>,
 }
 
 /// The Whisper model plus a pool of decoding states: whisper.cpp's state is per thread of work
@@ -117,7 +119,19 @@ impl Engine {
             meta,
             scorecards: None,
             asr: None,
+            classifier: None,
         }
+    }
+
+    /// Classify every transcribed utterance. `fingerprint` identifies the encoder and heads
+    /// (see [`tree_hash`]) so retrained heads re-classify on the next run.
+    pub fn with_classifier(mut self, c: crate::classify::Classifier, fingerprint: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(fingerprint.as_bytes());
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.classifier = Some(c);
+        self
     }
 
     /// Transcribe every call with `asr`. The model file's hash and the decoding options are
@@ -360,6 +374,16 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
     }
     drop(roles);
     drop(tracks);
+
+    if let (Some(c), false) = (&engine.classifier, rec.utterances.is_empty()) {
+        let t = Instant::now();
+        if let Err(e) = c.score_utterances(&mut rec.utterances) {
+            fail(&mut rec, "classify", e.to_string());
+            return rec;
+        }
+        rec.classification = Some(crate::classify::call_features(&rec.utterances));
+        rec.timings_ms.insert("classify".into(), ms(t));
+    }
 
     if let Some(cards) = &engine.scorecards {
         let t = Instant::now();
