@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages zhijian needs to build and test (Debian/Ubuntu). Skips apt when all are there.
 #   cmake, clang, libclang-dev: build whisper.cpp (whisper-rs-sys, bindgen)
-#   python3-pip / python3-venv are NOT needed: the model fetch uses the system's python3 + pip
+#   chromium, fonts-noto-cjk: the HTML report tests render pages in headless Chromium
+#   The model fetch uses python3 + pip, which the machine already has.
 set -euo pipefail
-pkgs=(cmake clang libclang-dev pkg-config)
+pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -12,6 +13,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain (rustup) first" >&2; exit 1; }

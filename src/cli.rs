@@ -26,6 +26,121 @@ pub enum Command {
     /// settings, so an interrupted batch resumes where it stopped. Exit code: 0 if every call
     /// was inspected, 2 if any file failed (each failure is named on stderr and in the summary).
     Inspect(InspectArgs),
+
+    /// Score one call record (a result of `inspect`, or hand-written JSON) with a scorecard.
+    ///
+    /// With a folder of scorecards, the card is chosen from the call's metadata (queue,
+    /// direction), as `inspect` does.
+    Score {
+        /// The call record (JSON).
+        call: PathBuf,
+        /// A scorecard TOML file, or a folder of them (with lexicons/).
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Print the result as JSON instead of a readable report.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Check or explain scorecards.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+
+    /// Prepare model files (the set-up script runs this; nothing is downloaded here).
+    #[command(subcommand)]
+    Models(ModelsCommand),
+
+    /// Measure accuracy against references.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+
+    /// Train the classifier heads (agent attitude, customer emotion, intent) on the frozen
+    /// text encoder, deterministically, and write them to MODELS/classifier/.
+    Train {
+        /// Training data folder (train.tsv, lexicon.toml).
+        #[arg(long, default_value = "data/classify")]
+        data: PathBuf,
+        /// Models folder (the encoder is fetched there by the set-up).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Random seed (same data + seed → same weights).
+        #[arg(long, default_value_t = 17)]
+        seed: u64,
+    },
+
+    /// Load inspected calls into the database and (re)write the HTML and CSV reports.
+    ///
+    /// Reads OUT/calls/*.json, stores the calls in OUT/zhijian.db (or --db), writes
+    /// OUT/calls/<call_id>.html per call and OUT/index.html (review queue and batch summary),
+    /// calls.csv, review_queue.csv, review_queue.json and queues.csv. Re-importing replaces the
+    /// automatic results but keeps every human verdict, manual score and appeal.
+    Import(crate::report::cli::ImportArgs),
+
+    /// Per-agent report for a period, from the database (agents.html, agents.csv, agents.json).
+    ///
+    /// Rank and top X%, mean score (after review) and automatic mean, low-score warnings,
+    /// problems by type and severity, 致命错误准确性 / 非致命错误准确性, and the trend against the
+    /// previous period of equal length. The HTML prints one agent per page.
+    Report(crate::report::agent::AgentReportArgs),
+
+    /// Review and appeal: verdicts, manual scores, appeals (申诉), final decisions (终审).
+    ///
+    /// Human input is kept apart from the automatic score and survives re-inspection; the final
+    /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
+    Review(crate::store::cli::ReviewArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Convert a CTranslate2 Whisper model folder (faster-whisper format, any size from tiny
+    /// to large-v3) into the whisper.cpp ggml file zhijian loads.
+    Convert {
+        /// The CTranslate2 folder (model.bin, config.json, vocabulary.json).
+        #[arg(long, value_name = "DIR")]
+        ct2: PathBuf,
+        /// The ggml file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Weight format: f16 (as stored), q8_0 (half the size, near-identical) or q5_0.
+        #[arg(long, value_enum, default_value = "f16")]
+        quant: crate::asr::convert::Quant,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Per-class precision/recall/F1 and confusion matrices of the classifier on the held-out
+    /// split (clean and ASR-noised), side by side with the keyword baseline.
+    Classifier {
+        /// Training data folder (train.tsv, test.tsv, lexicon.toml).
+        #[arg(long, default_value = "data/classify")]
+        data: PathBuf,
+        /// Models folder holding classifier/.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+    /// Character error rate of the recogniser on a folder of audio files, each with a
+    /// `<name>.txt` reference beside it; prints CER per file and overall.
+    Asr {
+        dir: PathBuf,
+        /// whisper.cpp ggml model.
+        #[arg(long, default_value = "models/ggml-base.bin")]
+        model: PathBuf,
+        /// whisper.cpp threads.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate scorecard files or folders; prints every problem as file:line:column: message.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Describe a condition kind (or list them all), with an example.
+    Explain { kind: Option<String> },
 }
 
 #[derive(Debug, Args)]
@@ -38,7 +153,7 @@ pub struct InspectArgs {
     #[arg(short, long)]
     pub out: PathBuf,
 
-    /// Calls inspected in parallel (default: number of CPU cores).
+    /// Calls inspected in parallel (default: cores / --asr-threads, at least 1).
     #[arg(short, long)]
     pub jobs: Option<usize>,
 
@@ -64,6 +179,49 @@ pub struct InspectArgs {
     /// Refuse recordings longer than this, in seconds (protects memory from mislabelled files).
     #[arg(long, default_value_t = 14400.0, value_name = "SECS")]
     pub max_duration: f64,
+
+    /// whisper.cpp ggml model for transcription (any size: base ships; small, medium or
+    /// large-v3-turbo files work as they are).
+    #[arg(long, default_value = "models/ggml-base.bin", value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// Run whisper.cpp on the GPU (needs a build with `--features cuda`).
+    #[arg(long)]
+    pub gpu: bool,
+
+    /// Models folder holding the classifier (classifier/); calls are classified when it is
+    /// there, and the run stops with a clear error when it is incomplete.
+    #[arg(long, default_value = "models", value_name = "DIR")]
+    pub models: PathBuf,
+
+    /// Skip the attitude/emotion/intent classifier.
+    #[arg(long)]
+    pub no_classifier: bool,
+
+    /// Skip transcription (acoustic findings and acoustic scorecard items only).
+    #[arg(long)]
+    pub no_asr: bool,
+
+    /// whisper.cpp threads per call being transcribed (default: 2, or 1 on a 1-core machine).
+    /// --jobs × --asr-threads should not exceed the cores.
+    #[arg(long, value_name = "N")]
+    pub asr_threads: Option<usize>,
+
+    /// SQLite database the calls are stored in (default: OUT/zhijian.db). Share one across
+    /// batches for monthly agent reports.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Do not write the database and the HTML/CSV reports (JSON results only).
+    #[arg(long)]
+    pub no_report: bool,
+
+    #[command(flatten)]
+    pub queue: crate::report::cli::QueueArgs,
+
+    /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
 
     /// Re-inspect every call even when a current result exists.
     #[arg(long)]

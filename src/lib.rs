@@ -8,10 +8,15 @@ pub mod acoustic;
 pub mod asr;
 pub mod audio;
 pub mod batch;
+pub mod classify;
 pub mod cli;
 pub mod meta;
 pub mod pipeline;
 pub mod record;
+pub mod report;
+pub mod rules;
+pub mod store;
+pub mod text;
 
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -20,6 +25,59 @@ use std::process::ExitCode;
 pub fn run(cli: cli::Cli) -> Result<ExitCode> {
     match cli.command {
         cli::Command::Inspect(a) => inspect(a),
+        cli::Command::Score { call, rules, json } => {
+            rules::cli::score_cmd(&call, &rules, json, &mut std::io::stdout().lock())
+        }
+        cli::Command::Rules(cli::RulesCommand::Check { files }) => {
+            rules::cli::check_cmd(&files, &mut std::io::stdout().lock())
+        }
+        cli::Command::Rules(cli::RulesCommand::Explain { kind }) => {
+            rules::cli::explain_cmd(kind.as_deref(), &mut std::io::stdout().lock())
+        }
+        cli::Command::Models(cli::ModelsCommand::Convert { ct2, out, quant }) => {
+            let r = asr::convert::convert_ct2(&ct2, &out, quant)?;
+            eprintln!("zhijian: wrote {} ({r:?})", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Eval(cli::EvalCommand::Classifier { data, models }) => {
+            let r = classify::eval::evaluate(&classify::eval::EvalOptions {
+                data_dir: data,
+                models_dir: models,
+            })?;
+            println!("{r}");
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Train { data, models, seed } => {
+            let r = classify::train::train(&classify::train::TrainOptions {
+                data_dir: data,
+                models_dir: models,
+                seed,
+                ..Default::default()
+            })?;
+            println!("{r}");
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Eval(cli::EvalCommand::Asr {
+            dir,
+            model,
+            threads,
+        }) => {
+            let mut opts = asr::AsrOptions::default();
+            if let Some(t) = threads {
+                opts.threads = t;
+            }
+            let a = asr::Asr::load(&model, opts)?;
+            let report = asr::eval::eval_asr_dir(&a, &dir)?;
+            println!("{report}");
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        cli::Command::Import(a) => report::cli::import_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 
@@ -41,10 +99,55 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         max_duration_s: a.max_duration,
         ..Default::default()
     };
-    let engine = pipeline::Engine::new(settings, meta);
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let userdict = if a.rules.is_dir() {
+        a.rules.join("lexicons/userdict.txt")
+    } else {
+        a.rules.with_file_name("lexicons/userdict.txt")
+    };
+    if userdict.is_file() {
+        text::init_user_dict(&userdict)
+            .with_context(|| format!("loading user dictionary {}", userdict.display()))?;
+    }
+    let cards = rules::ScorecardSet::load(&a.rules)
+        .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
+    let fingerprint = pipeline::tree_hash(&a.rules)
+        .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
+    let mut engine = pipeline::Engine::new(settings, meta).with_scorecards(cards, &fingerprint);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let asr_threads = a.asr_threads.unwrap_or(cores.min(2)).max(1);
+    if !a.no_asr {
+        let opts = asr::AsrOptions {
+            threads: asr_threads,
+            use_gpu: a.gpu,
+            ..Default::default()
+        };
+        let model = asr::Asr::load(&a.model, opts).with_context(|| {
+            format!(
+                "loading the speech model {} (run scripts/setup.sh to make it, pass --model, or --no-asr)",
+                a.model.display()
+            )
+        })?;
+        let (model_hash, _) = pipeline::file_sha256(&a.model)
+            .with_context(|| format!("reading {}", a.model.display()))?;
+        engine = engine.with_asr(model, &model_hash);
+        if !a.no_classifier {
+            let dir = classify::model_dir(&a.models);
+            let c = classify::Classifier::load(&a.models).with_context(|| {
+                format!(
+                    "loading the classifier from {} (run scripts/setup.sh or `zhijian train`, or pass --no-classifier)",
+                    dir.display()
+                )
+            })?;
+            let hash =
+                pipeline::tree_hash(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            engine = engine.with_classifier(c, &hash);
+        }
+    }
+    let jobs = a.jobs.unwrap_or(if a.no_asr {
+        cores
+    } else {
+        (cores / asr_threads).max(1)
+    });
     let opts = batch::BatchOptions {
         inputs: a.inputs,
         out: a.out.clone(),
@@ -52,18 +155,31 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         force: a.force,
         progress: !a.no_progress,
     };
+    let report_opts = a.queue.options()?;
     let s = batch::run_batch(&engine, &opts)?;
+    let mut unreadable = 0;
+    if !a.no_report {
+        // Reports cover the whole output folder, including calls reused from earlier runs.
+        let (_, bad) = report::cli::after_inspect(
+            &a.out,
+            a.db.as_deref(),
+            &report_opts,
+            &mut std::io::stderr().lock(),
+        )?;
+        unreadable = bad;
+    }
     eprintln!(
-        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; results in {}",
+        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; open {} (results: {})",
         s.calls_total,
         s.calls_total - s.calls_skipped,
         s.calls_skipped,
         s.calls_failed,
         s.audio_seconds / 60.0,
         s.wall_seconds,
+        a.out.join("index.html").display(),
         a.out.join("summary.json").display()
     );
-    Ok(if s.calls_failed > 0 {
+    Ok(if s.calls_failed + unreadable > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

@@ -3,13 +3,16 @@
 //! [`CallRecord`]. A failing stage records its error and stops the call, never the batch.
 
 use crate::acoustic::{self, FindingsConfig, VadConfig};
+use crate::asr::{Asr, AsrWorker};
 use crate::audio::{self, DecodeOptions, TARGET_RATE};
 use crate::meta::MetaTable;
 use crate::record::{CallMeta, CallRecord, CallStatus, InputInfo, Problem, Role, SCHEMA_VERSION};
+use crate::rules::ScorecardSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Which stereo channel carries the agent.
@@ -72,6 +75,39 @@ pub struct Engine {
     pub settings: Settings,
     pub settings_hash: String,
     pub meta: Option<MetaTable>,
+    /// Scorecards; without them calls are analysed but not scored.
+    pub scorecards: Option<ScorecardSet>,
+    /// Speech recognition; without it calls get no transcript.
+    pub asr: Option<AsrStage>,
+    /// Attitude / emotion / intent classifier over the transcript.
+    pub classifier: Option<crate::classify::Classifier>,
+}
+
+/// The Whisper model plus a pool of decoding states: whisper.cpp's state is per thread of work
+/// and costs tens of MB, so states are made once and handed from call to call, not per call.
+pub struct AsrStage {
+    pub asr: Asr,
+    free: Mutex<Vec<AsrWorker>>,
+}
+
+impl AsrStage {
+    pub fn new(asr: Asr) -> AsrStage {
+        AsrStage {
+            asr,
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<AsrWorker, crate::asr::AsrError> {
+        match self.free.lock().expect("asr pool").pop() {
+            Some(w) => Ok(w),
+            None => self.asr.worker(),
+        }
+    }
+
+    fn give(&self, w: AsrWorker) {
+        self.free.lock().expect("asr pool").push(w);
+    }
 }
 
 impl Engine {
@@ -81,12 +117,79 @@ impl Engine {
             settings,
             settings_hash,
             meta,
+            scorecards: None,
+            asr: None,
+            classifier: None,
         }
+    }
+
+    /// Classify every transcribed utterance. `fingerprint` identifies the encoder and heads
+    /// (see [`tree_hash`]) so retrained heads re-classify on the next run.
+    pub fn with_classifier(mut self, c: crate::classify::Classifier, fingerprint: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(fingerprint.as_bytes());
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.classifier = Some(c);
+        self
+    }
+
+    /// Transcribe every call with `asr`. The model file's hash and the decoding options are
+    /// part of the settings hash, so changing the model re-transcribes on the next run.
+    pub fn with_asr(mut self, asr: Asr, model_hash: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(model_hash.as_bytes());
+        h.update(serde_json::to_vec(asr.options()).expect("options serialise"));
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.asr = Some(AsrStage::new(asr));
+        self
+    }
+
+    /// Score every call with `cards`. Their content (`fingerprint`, see [`tree_hash`]) is part
+    /// of the settings hash: editing a card re-scores on the next run instead of reusing stale
+    /// results.
+    pub fn with_scorecards(mut self, cards: ScorecardSet, fingerprint: &str) -> Engine {
+        let mut h = Sha256::new();
+        h.update(self.settings_hash.as_bytes());
+        h.update(fingerprint.as_bytes());
+        self.settings_hash = hex::encode(&h.finalize()[..8]);
+        self.scorecards = Some(cards);
+        self
     }
 
     pub fn meta_for(&self, path: &Path) -> Option<&CallMeta> {
         self.meta.as_ref().and_then(|m| m.lookup(path))
     }
+}
+
+/// Hash of every file under `path` (names and bytes, in sorted order): the identity of a
+/// scorecard folder or a model file for resume decisions.
+pub fn tree_hash(path: &Path) -> std::io::Result<String> {
+    fn walk(p: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p)? {
+                walk(&e?.path(), out)?;
+            }
+        } else {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(path, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(
+            f.strip_prefix(path)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update(file_sha256(&f)?.0.as_bytes());
+    }
+    Ok(hex::encode(&h.finalize()[..8]))
 }
 
 /// SHA-256 of a file, streamed.
@@ -254,7 +357,101 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
     rec.segments = segments;
     rec.findings = findings;
     rec.metrics = metrics;
+
+    if let Some(stage) = &engine.asr {
+        let t = Instant::now();
+        match transcribe(stage, &roles, &rec.segments, rec.mono) {
+            Ok(utts) => {
+                rec.metrics.speech_rate_cpm = speech_rates(&utts);
+                rec.utterances = utts;
+            }
+            Err(e) => {
+                fail(&mut rec, "asr", e.to_string());
+                return rec;
+            }
+        }
+        rec.timings_ms.insert("asr".into(), ms(t));
+    }
+    drop(roles);
+    drop(tracks);
+
+    if let (Some(c), false) = (&engine.classifier, rec.utterances.is_empty()) {
+        let t = Instant::now();
+        if let Err(e) = c.score_utterances(&mut rec.utterances) {
+            fail(&mut rec, "classify", e.to_string());
+            return rec;
+        }
+        rec.classification = Some(crate::classify::call_features(&rec.utterances));
+        rec.timings_ms.insert("classify".into(), ms(t));
+    }
+
+    if let Some(cards) = &engine.scorecards {
+        let t = Instant::now();
+        let card = cards.select(rec.metadata.as_ref());
+        rec.score = Some(crate::rules::score(card, &rec));
+        rec.timings_ms.insert("score".into(), ms(t));
+    }
     rec
+}
+
+/// Transcribe each track's speech, merge by time, and give every utterance its id and jieba
+/// tokens. Mono calls get roles guessed from what is said (approximate).
+fn transcribe(
+    stage: &AsrStage,
+    tracks: &[(usize, Role, &[f32])],
+    segments: &[crate::record::SpeechSegment],
+    mono: bool,
+) -> Result<Vec<crate::record::Utterance>, crate::asr::AsrError> {
+    let mut worker = stage.take()?;
+    let mut utts = Vec::new();
+    let mut result = Ok(());
+    for &(index, role, samples) in tracks {
+        let spans: Vec<(f64, f64)> = segments
+            .iter()
+            .filter(|s| s.channel == index)
+            .map(|s| (s.start, s.end))
+            .collect();
+        if spans.is_empty() {
+            continue;
+        }
+        match worker.transcribe_track(samples, &spans, role) {
+            Ok(u) => utts.extend(u),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    stage.give(worker);
+    result?;
+    utts.sort_by(|a, b| a.start.total_cmp(&b.start));
+    if mono {
+        crate::asr::assign_mono_roles(&mut utts);
+    }
+    for (i, u) in utts.iter_mut().enumerate() {
+        u.id = i;
+        u.tokens = crate::text::tokenize(&u.text);
+    }
+    Ok(utts)
+}
+
+/// 字/分钟 per role: Han characters and digits over the role's speaking time.
+fn speech_rates(utts: &[crate::record::Utterance]) -> std::collections::BTreeMap<String, f64> {
+    let mut acc: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for u in utts {
+        let chars = u
+            .text
+            .chars()
+            .filter(|c| c.is_ascii_digit() || ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count() as f64;
+        let e = acc.entry(u.role.as_str().to_string()).or_default();
+        e.0 += chars;
+        e.1 += (u.end - u.start).max(0.0);
+    }
+    acc.into_iter()
+        .filter(|(_, (_, secs))| *secs > 0.0)
+        .map(|(role, (chars, secs))| (role, (chars / secs * 60.0).round()))
+        .collect()
 }
 
 fn side_name(i: usize) -> &'static str {

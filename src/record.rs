@@ -123,7 +123,7 @@ pub struct CallRecord {
     pub classification: Option<CallClassification>,
     /// Scorecard result (absent until scoring runs).
     #[serde(default)]
-    pub score: Option<serde_json::Value>,
+    pub score: Option<crate::rules::ScoreResult>,
     /// Problems that did not stop the inspection (e.g. an all-silent track).
     #[serde(default)]
     pub warnings: Vec<Problem>,
@@ -273,7 +273,7 @@ pub struct Hangup {
     pub side: Side,
     /// "metadata" (switch record), "inferred" (from the audio) or "unknown".
     pub source: String,
-    /// Short reason for an inferred answer.
+    /// Short reason, in Chinese: it is shown to inspectors as evidence.
     pub reason: String,
 }
 
@@ -323,6 +323,9 @@ pub struct CallClassification {
     /// The customer's emotion label probabilities over the first and last thirds of the call.
     pub customer_emotion_start: BTreeMap<String, f64>,
     pub customer_emotion_end: BTreeMap<String, f64>,
+    /// The utterance (`Utterance::id`) behind each maximum, keyed `"role/head/label"`.
+    #[serde(default)]
+    pub evidence: BTreeMap<String, usize>,
 }
 
 /// A warning or error with the stage it came from.

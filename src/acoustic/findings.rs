@@ -168,15 +168,15 @@ pub fn analyse(
         Hangup {
             side: Side::Agent,
             source: "inferred".into(),
-            reason: "the recording ends while the customer is still speaking".into(),
+            reason: "录音结束时客户仍在说话".into(),
         }
     } else {
         Hangup {
             side: Side::Unknown,
             source: "unknown".into(),
             reason: match m.last_speaker {
-                Some(r) => format!("last speaker: {}", r.as_str()),
-                None => "no speech".into(),
+                Some(r) => format!("无法判断，最后说话方：{}", r.zh()),
+                None => "无法判断：无语音".into(),
             },
         }
     };
@@ -189,7 +189,7 @@ pub fn apply_hangup_metadata(m: &mut Metrics, side: Side) {
         m.hangup = Hangup {
             side,
             source: "metadata".into(),
-            reason: "hang-up side recorded by the switch".into(),
+            reason: "交换机记录的挂机方".into(),
         };
     }
 }

@@ -8,8 +8,7 @@ use zhijian::record::{CallRecord, CallStatus};
 
 fn inspect(args: &[&str]) -> (i32, String) {
     let out = Command::new(ZHIJIAN)
-        .arg("inspect")
-        .arg("--no-progress")
+        .args(["inspect", "--no-progress", "--no-asr"])
         .args(args)
         .output()
         .unwrap();

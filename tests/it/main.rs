@@ -3,5 +3,10 @@
 mod asr;
 mod audio;
 mod batch;
+mod classify;
 mod common;
+mod report;
+mod rules;
+mod rules_cli;
+mod rules_fuzzy;
 mod samples;

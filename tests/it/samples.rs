@@ -174,3 +174,120 @@ fn findings_match_the_script() {
         );
     }
 }
+
+#[test]
+fn inspect_scores_each_sample_with_its_queue_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(ZHIJIAN)
+        .current_dir(root)
+        .args([
+            "inspect",
+            "samples",
+            "--meta",
+            "samples/calls.csv",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = |id: &str| -> CallRecord {
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("calls/{id}.json"))).unwrap())
+            .unwrap()
+    };
+    let cards: Vec<(String, String)> = [
+        "call01_inbound_good",
+        "call02_inbound_bad",
+        "call03_outbound_sales",
+        "call04_mono_insurance",
+    ]
+    .iter()
+    .map(|id| (id.to_string(), rec(id).score.unwrap().card))
+    .collect();
+    assert_eq!(cards[0].1, "呼入服务质检评分表");
+    assert_eq!(cards[1].1, "呼入服务质检评分表");
+    assert_eq!(cards[2].1, "外呼营销质检评分表");
+    assert_eq!(cards[3].1, "保险客服质检评分表");
+    // call02: the recording ends while the customer is still talking → fatal 客户未说完即挂机.
+    let bad = rec("call02_inbound_bad").score.unwrap();
+    assert_eq!(bad.total, 0.0);
+    assert!(
+        bad.fatal.as_deref().unwrap_or("").contains("RX05"),
+        "{:?}",
+        bad.fatal
+    );
+    let hit = bad.hits.iter().find(|h| h.id == "RX05").unwrap();
+    assert!(close(hit.evidence[0].end, 50.25, 0.3), "{:?}", hit.evidence);
+    // call01: the switch says the customer hung up; no acoustic fatal.
+    let good = rec("call01_inbound_good").score.unwrap();
+    assert!(good.fatal.is_none(), "{:?}", good.fatal);
+
+    // Transcripts with the real default model (robust facts only: Whisper base writes
+    // homophones such as 公号 for 工号).
+    let said = |id: &str, role: Role, phrase: &str| -> bool {
+        rec(id).utterances.iter().any(|u| {
+            u.role == role
+                && !zhijian::text::find(phrase, &u.text, zhijian::text::MatchMode::Pinyin)
+                    .is_empty()
+        })
+    };
+    assert!(said("call01_inbound_good", Role::Agent, "很高兴为您服务"));
+    assert!(said("call01_inbound_good", Role::Agent, "感谢您的来电"));
+    assert!(said("call02_inbound_bad", Role::Customer, "我要投诉你们"));
+    assert!(said("call02_inbound_bad", Role::Customer, "找你们领导"));
+    assert!(said("call02_inbound_bad", Role::Agent, "你听不懂吗"));
+    assert!(said("call03_outbound_sales", Role::Customer, "不需要"));
+    for id in [
+        "call01_inbound_good",
+        "call02_inbound_bad",
+        "call03_outbound_sales",
+        "call04_mono_insurance",
+    ] {
+        let r = rec(id);
+        assert!(
+            r.utterances.len() >= 8,
+            "{id}: {} utterances",
+            r.utterances.len()
+        );
+        for (i, u) in r.utterances.iter().enumerate() {
+            assert_eq!(u.id, i);
+            assert!(
+                u.start < u.end && u.end <= r.duration_s + 0.01,
+                "{id}: {u:?}"
+            );
+            assert!(
+                !u.tokens.is_empty(),
+                "{id}: no jieba tokens for {:?}",
+                u.text
+            );
+        }
+        assert!(
+            r.metrics
+                .speech_rate_cpm
+                .values()
+                .all(|&c| (120.0..=420.0).contains(&c)),
+            "{id}: {:?}",
+            r.metrics.speech_rate_cpm
+        );
+    }
+    // Nothing is transcribed inside call02's 7.5 s of dead air (19.3–26.8 s).
+    let bad = rec("call02_inbound_bad");
+    assert!(
+        bad.utterances
+            .iter()
+            .all(|u| u.end <= 19.6 || u.start >= 26.5),
+        "{:?}",
+        bad.utterances
+    );
+    // Mono: roles guessed from what is said; the greeting party is the agent.
+    let mono = rec("call04_mono_insurance");
+    assert_eq!(mono.utterances[0].role, Role::Agent);
+    assert_eq!(mono.utterances[1].role, Role::Customer);
+}

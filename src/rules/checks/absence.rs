@@ -1,0 +1,178 @@
+//! `absence`: a phrase that must be said and was not.
+
+use super::said::PhraseSet;
+use super::{Compiler, Ctx, Evidence, Names, Outcome, Position, RoleFilter};
+use crate::text::MatchMode;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+documented! { EXPLAIN,
+/// `absence`: something that must be said was not (greeting, closing, identity check, staff
+/// number).
+///
+/// ## What it checks
+/// Hits when none of `phrases` / `lexicon` is found in the utterances chosen by `role` and
+/// `position`. With `need = "all"` every phrase must be said, and the condition hits when any
+/// is missing. The evidence is the window that was searched and the phrases that were missing.
+/// Matching (`mode`, `exclude`) works as in `keywords`; the default mode tolerates the
+/// recogniser's homophones, so 「感谢您的来订」 still counts as the closing.
+///
+/// ## Example
+/// ```toml
+/// # no greeting in the agent's first two utterances
+/// when = { kind = "absence", lexicon = "greetings", role = "agent", position = { first = 2 } }
+/// # staff number not stated within 15 s
+/// when = { kind = "absence", phrases = ["工号"], role = "agent", position = { first_s = 15 } }
+/// ```
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Absence {
+    pub phrases: Vec<String>,
+    pub lexicon: Names,
+    pub mode: MatchMode,
+    pub exclude: Vec<String>,
+    pub role: RoleFilter,
+    pub position: Option<Position>,
+    pub need: AbsenceNeed,
+    #[serde(skip)]
+    set: PhraseSet,
+}
+}
+
+/// Whether one of the phrases suffices or all must be said.
+#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AbsenceNeed {
+    #[default]
+    Any,
+    All,
+}
+
+impl Absence {
+    pub fn compile(&mut self, cx: &mut Compiler) {
+        self.set = PhraseSet::compile(
+            cx,
+            &self.phrases,
+            &self.lexicon,
+            self.mode,
+            &self.exclude,
+            true,
+        );
+        if let Some(p) = &self.position {
+            p.compile(cx);
+        }
+    }
+
+    pub fn eval(&self, cx: &Ctx) -> Outcome {
+        if !cx.view.has_transcript() {
+            return Outcome::unknown("no transcript", vec![]);
+        }
+        let scope = cx.view.scope(self.role, self.position.as_ref(), cx.lenient);
+        let said: BTreeSet<&str> = scope
+            .iter()
+            .flat_map(|u| self.set.hits(u))
+            .map(|(i, _)| self.set.phrases[i].raw())
+            .collect();
+        let mut missing: Vec<&str> = Vec::new();
+        for p in &self.set.phrases {
+            if !said.contains(p.raw()) && !missing.contains(&p.raw()) {
+                missing.push(p.raw());
+            }
+        }
+        let absent = match self.need {
+            AbsenceNeed::Any => said.is_empty(),
+            AbsenceNeed::All => !missing.is_empty(),
+        };
+        if !absent {
+            return Outcome::clear();
+        }
+        let (start, end) = match (scope.first(), scope.last()) {
+            (Some(a), Some(b))
+                if self
+                    .position
+                    .as_ref()
+                    .is_some_and(|p| p.first.is_some() || p.last.is_some()) =>
+            {
+                (a.u.start, b.u.end)
+            }
+            _ => self
+                .position
+                .as_ref()
+                .map_or((0.0, cx.view.duration), |p| p.window(cx.view.duration)),
+        };
+        let shown: Vec<&str> = missing.iter().take(5).copied().collect();
+        let more = if missing.len() > 5 { "…" } else { "" };
+        let where_ = self
+            .position
+            .as_ref()
+            .map(|p| p.describe())
+            .unwrap_or_else(|| "全程".into());
+        let note = format!(
+            "{}{}未说：{}{more}",
+            self.role.zh(),
+            where_,
+            shown.join(" / ")
+        );
+        Outcome::hit(1, vec![Evidence::span(start, end, note)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{call, cond, eval};
+    use super::super::Verdict;
+
+    #[test]
+    fn hits_when_nothing_is_said_in_the_window() {
+        let c = call(&[
+            ("c", 0.0, 2.0, "喂"),
+            ("a", 2.0, 5.0, "喂，什么事"),
+            ("a", 20.0, 25.0, "您好"),
+        ]);
+        let k = cond(
+            r#"{ kind = "absence", lexicon = "greetings", role = "agent", position = { first_s = 15 } }"#,
+        );
+        let o = eval(&k, &c);
+        assert_eq!(o.verdict, Verdict::Hit);
+        assert_eq!(o.occurrences, 1);
+        assert_eq!((o.evidence[0].start, o.evidence[0].end), (0.0, 15.0));
+        assert_eq!(o.evidence[0].note, "座席前15秒未说：您好 / 很高兴为您服务");
+        // Without the window the late greeting counts.
+        let k = cond(r#"{ kind = "absence", lexicon = "greetings", role = "agent" }"#);
+        assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+    }
+
+    #[test]
+    fn homophone_closing_counts_as_said() {
+        let c = call(&[("a", 0.0, 3.0, "好的，感谢您的来订，再见")]);
+        let k = cond(r#"{ kind = "absence", phrases = ["感谢您的来电"], role = "agent" }"#);
+        assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+        let k = cond(
+            r#"{ kind = "absence", phrases = ["感谢您的来电"], role = "agent", mode = "exact" }"#,
+        );
+        assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
+    }
+
+    #[test]
+    fn need_all_lists_what_is_missing() {
+        let c = call(&[
+            ("a", 0.0, 3.0, "您好，我是平安银行客服"),
+            ("a", 3.0, 6.0, "请讲"),
+        ]);
+        let k = cond(
+            r#"{ kind = "absence", phrases = ["银行", "工号"], need = "all", role = "agent", position = { first = 1 } }"#,
+        );
+        let o = eval(&k, &c);
+        assert_eq!(o.verdict, Verdict::Hit);
+        assert_eq!((o.evidence[0].start, o.evidence[0].end), (0.0, 3.0));
+        assert_eq!(o.evidence[0].note, "座席前1句未说：工号");
+    }
+
+    #[test]
+    fn no_transcript_is_unknown_and_uncertain_speakers_too() {
+        let k = cond(r#"{ kind = "absence", lexicon = "greetings", role = "agent" }"#);
+        assert_eq!(eval(&k, &call(&[])).verdict, Verdict::Unknown);
+        let c = call(&[("m", 0.0, 3.0, "您好"), ("c", 3.0, 5.0, "你好")]);
+        assert_eq!(eval(&k, &c).verdict, Verdict::Unknown);
+    }
+}

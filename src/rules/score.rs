@@ -1,0 +1,413 @@
+//! Scoring a call against a card: deductions and additions per category, category floors and
+//! caps (扣完为止), graded levels, fatal errors, and the review list.
+//!
+//! Automatic and manual results are kept apart, as QA teams require: items marked `manual`, and
+//! items whose condition cannot be decided on this call (no transcript, no classifier scores,
+//! uncertain speakers), never change the score; they are listed for a human with whatever
+//! evidence there is.
+
+use super::card::{Base, Effect, Item, Scorecard, Severity};
+use super::checks::{Ctx, Evidence, Verdict};
+use super::view::CallView;
+use crate::record::CallRecord;
+use serde::{Deserialize, Serialize};
+
+/// The scored result of one call, stored in the call record as `score`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ScoreResult {
+    /// Name of the card used, and its file.
+    pub card: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_file: Option<String>,
+    /// Final automatic score (0 when a fatal item hit).
+    pub total: f64,
+    /// What the call is scored out of.
+    pub max_total: f64,
+    /// The score before a fatal item zeroed it.
+    pub subtotal: f64,
+    /// Why the call scores 0, when a fatal item hit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<String>,
+    pub categories: Vec<CategoryScore>,
+    /// Items whose condition held, in card order.
+    pub hits: Vec<ItemHit>,
+    /// Items for a human: manual items and items that could not be decided.
+    pub review: Vec<ReviewItem>,
+    /// Largest deduction the review items could still bring (for triage).
+    pub review_points_at_stake: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CategoryScore {
+    pub name: String,
+    pub max: f64,
+    pub score: f64,
+    /// Sum of the deductions and additions of the category's hits (before the floor and cap).
+    pub deducted: f64,
+    pub added: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ItemHit {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub severity: Severity,
+    pub effect: Effect,
+    /// Points this item deducts or adds (per-occurrence items: occurrences × points, capped).
+    pub points: f64,
+    pub occurrences: usize,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fatal: bool,
+    /// Graded item outranked by a larger hit of the same group: listed, not applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// A manual item: no machine can judge it.
+    Manual,
+    /// The condition could not be decided on this call.
+    Undecided,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReviewItem {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub severity: Severity,
+    pub effect: Effect,
+    pub points: f64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fatal: bool,
+    pub reason: ReviewReason,
+    /// What a reviewer should know: "needs review", or why it could not be decided.
+    pub note: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Round to 2 decimals so that 0.1 + 0.2 shows as 0.3 in reports.
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Score `call` against `card`. Pure: no I/O.
+pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
+    let view = CallView::new(call);
+    let cx = Ctx::new(&view, &card.conditions);
+    let mut categories = Vec::new();
+    let mut hits: Vec<ItemHit> = Vec::new();
+    let mut review = Vec::new();
+    let mut fatal: Vec<String> = Vec::new();
+
+    for cat in &card.categories {
+        let mut cat_hits: Vec<ItemHit> = Vec::new();
+        for item in &cat.items {
+            let outcome = item.when.as_ref().map(|w| w.eval(&cx));
+            if item.manual {
+                let note = match &outcome {
+                    None => Some("需人工复核".to_string()),
+                    Some(o) if o.verdict == Verdict::Hit => {
+                        Some("需人工复核（条件已触发）".to_string())
+                    }
+                    Some(o) if o.verdict == Verdict::Unknown => Some(format!(
+                        "需人工复核（{}）",
+                        o.reason.as_deref().unwrap_or("无法判断")
+                    )),
+                    Some(_) => None,
+                };
+                if let Some(note) = note {
+                    let evidence = outcome.map(|o| o.evidence).unwrap_or_default();
+                    review.push(review_item(
+                        item,
+                        &cat.name,
+                        ReviewReason::Manual,
+                        note,
+                        evidence,
+                    ));
+                }
+                continue;
+            }
+            let Some(o) = outcome else { continue };
+            match o.verdict {
+                Verdict::Clear => {}
+                Verdict::Unknown => {
+                    let note =
+                        format!("无法自动判断：{}", o.reason.as_deref().unwrap_or("unknown"));
+                    review.push(review_item(
+                        item,
+                        &cat.name,
+                        ReviewReason::Undecided,
+                        note,
+                        o.evidence,
+                    ));
+                }
+                Verdict::Hit => {
+                    let points = if item.once {
+                        item.points
+                    } else {
+                        (item.points * o.occurrences as f64).min(item.cap.unwrap_or(cat.max))
+                    };
+                    if item.fatal {
+                        fatal.push(format!("{}（{}）", item.name, item.id));
+                    }
+                    cat_hits.push(ItemHit {
+                        id: item.id.clone(),
+                        name: item.name.clone(),
+                        category: cat.name.clone(),
+                        severity: item.severity,
+                        effect: item.effect,
+                        points: r2(points),
+                        occurrences: o.occurrences,
+                        fatal: item.fatal,
+                        superseded: false,
+                        evidence: o.evidence,
+                    });
+                }
+            }
+        }
+        supersede_graded(&cat.items, &mut cat_hits);
+        let applied = cat_hits.iter().filter(|h| !h.superseded);
+        let (mut deducted, mut added) = (0.0, 0.0);
+        for h in applied {
+            match h.effect {
+                Effect::Deduct => deducted += h.points,
+                Effect::Add => added += h.points,
+            }
+        }
+        let start = if cat.base == Base::Full { cat.max } else { 0.0 };
+        let s = (start - deducted + added).clamp(0.0, cat.max);
+        categories.push(CategoryScore {
+            name: cat.name.clone(),
+            max: cat.max,
+            score: r2(s),
+            deducted: r2(deducted),
+            added: r2(added),
+        });
+        hits.extend(cat_hits);
+    }
+
+    let subtotal = r2(categories
+        .iter()
+        .map(|c| c.score)
+        .sum::<f64>()
+        .min(card.total));
+    let fatal = (!fatal.is_empty()).then(|| format!("致命错误：{}", fatal.join("、")));
+    let at_stake = review
+        .iter()
+        .filter(|r: &&ReviewItem| r.effect == Effect::Deduct)
+        .map(|r| if r.fatal { subtotal } else { r.points })
+        .sum::<f64>()
+        .min(subtotal);
+    ScoreResult {
+        card: card.name.clone(),
+        card_file: card.path.as_ref().map(|p| p.display().to_string()),
+        total: if fatal.is_some() { 0.0 } else { subtotal },
+        max_total: card.total,
+        subtotal,
+        fatal,
+        categories,
+        hits,
+        review,
+        review_points_at_stake: r2(at_stake),
+    }
+}
+
+fn review_item(
+    item: &Item,
+    category: &str,
+    reason: ReviewReason,
+    note: String,
+    evidence: Vec<Evidence>,
+) -> ReviewItem {
+    ReviewItem {
+        id: item.id.clone(),
+        name: item.name.clone(),
+        category: category.to_string(),
+        severity: item.severity,
+        effect: item.effect,
+        points: item.points,
+        fatal: item.fatal,
+        reason,
+        note,
+        evidence,
+    }
+}
+
+/// Of the hits sharing a `group` (graded levels of one item, e.g. 抢话 −7 / 谩骂 −10), only the
+/// largest applies; the others are marked superseded.
+fn supersede_graded(items: &[Item], hits: &mut [ItemHit]) {
+    let group_of = |id: &str| {
+        items
+            .iter()
+            .find(|i| i.id == id)
+            .and_then(|i| i.group.clone())
+    };
+    let groups: Vec<Option<String>> = hits.iter().map(|h| group_of(&h.id)).collect();
+    for i in 0..hits.len() {
+        let Some(g) = &groups[i] else { continue };
+        let best = (0..hits.len())
+            .filter(|&j| groups[j].as_ref() == Some(g))
+            .max_by(|&a, &b| hits[a].points.total_cmp(&hits[b].points).then(b.cmp(&a)))
+            .unwrap_or(i);
+        hits[i].superseded = best != i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::checks::testing::call;
+    use crate::rules::load::parse_card;
+    use crate::rules::Lexicons;
+    use std::path::Path;
+
+    fn card(src: &str) -> Scorecard {
+        let mut lex = Lexicons::default();
+        lex.insert("forbidden", &["不知道", "你听不懂吗"]);
+        parse_card(src, Path::new("t.toml"), &lex).unwrap_or_else(|d| panic!("{d:#?}"))
+    }
+
+    const CARD: &str = r#"
+name = "t"
+
+[[categories]]
+name = "礼仪"
+max = 10
+
+[[categories.items]]
+id = "F"
+name = "禁语"
+deduct = 4
+once = false
+cap = 8
+severity = "严重"
+when = { kind = "keywords", lexicon = "forbidden", role = "agent" }
+
+[[categories.items]]
+id = "G"
+name = "未问候"
+deduct = 5
+when = { kind = "absence", phrases = ["您好"], role = "agent", position = { first = 1 } }
+
+[[categories]]
+name = "加分"
+max = 3
+base = "zero"
+
+[[categories.items]]
+id = "P"
+name = "致谢"
+add = 2
+once = false
+when = { kind = "keywords", phrases = ["谢谢"], role = "agent" }
+
+[[categories]]
+name = "态度"
+max = 10
+
+[[categories.items]]
+id = "R1"
+name = "抢话质问"
+deduct = 7
+group = "态度"
+when = { kind = "keywords", phrases = ["你听我说"], role = "agent" }
+
+[[categories.items]]
+id = "R2"
+name = "谩骂"
+deduct = 10
+group = "态度"
+fatal = true
+when = { kind = "keywords", phrases = ["神经病"], role = "agent" }
+
+[[categories.items]]
+id = "M"
+name = "业务解释是否正确"
+deduct = 5
+manual = true
+
+[[categories.items]]
+id = "C"
+name = "粗鲁"
+deduct = 3
+when = { kind = "classifier", head = "attitude", label = "rude", at_least = 0.8, role = "agent" }
+"#;
+
+    #[test]
+    fn per_occurrence_cap_floor_and_add_cap() {
+        let c = card(CARD);
+        let call = call(&[
+            ("a", 0.0, 2.0, "喂"),
+            ("a", 2.0, 4.0, "不知道，你听不懂吗"),
+            ("a", 4.0, 6.0, "我不知道"),
+            ("a", 6.0, 8.0, "谢谢，谢谢您"),
+        ]);
+        let r = score(&c, &call);
+        // 3 forbidden occurrences × 4 = 12 → capped at 8; plus 5 for no greeting: 13 > 10 → 0.
+        let f = r.hits.iter().find(|h| h.id == "F").unwrap();
+        assert_eq!((f.points, f.occurrences), (8.0, 3));
+        assert_eq!(r.categories[0].deducted, 13.0);
+        assert_eq!(r.categories[0].score, 0.0);
+        // 2 thanks × 2 = 4, but a per-occurrence item without `cap` is capped at the category
+        // maximum, 3.
+        assert_eq!(r.hits.iter().find(|h| h.id == "P").unwrap().occurrences, 2);
+        assert_eq!(r.categories[1].added, 3.0);
+        assert_eq!(r.categories[1].score, 3.0);
+        // 0 + 3 + 10, out of 20 (full categories only).
+        assert_eq!(r.max_total, 20.0);
+        assert_eq!(r.total, 13.0);
+        assert_eq!(r.fatal, None);
+        // Manual item always listed; the classifier item is undecided without scores.
+        let review: Vec<(&str, ReviewReason)> =
+            r.review.iter().map(|x| (x.id.as_str(), x.reason)).collect();
+        assert_eq!(
+            review,
+            [("M", ReviewReason::Manual), ("C", ReviewReason::Undecided)]
+        );
+        assert_eq!(
+            r.review[1].note,
+            "无法自动判断：no classifier scores for `attitude`"
+        );
+        assert_eq!(r.review_points_at_stake, 8.0);
+    }
+
+    #[test]
+    fn graded_levels_and_fatal() {
+        let c = card(CARD);
+        let call = call(&[("a", 0.0, 2.0, "您好"), ("a", 2.0, 4.0, "你听我说，神经病")]);
+        let r = score(&c, &call);
+        let ids: Vec<(&str, bool)> = r
+            .hits
+            .iter()
+            .map(|h| (h.id.as_str(), h.superseded))
+            .collect();
+        assert_eq!(ids, [("R1", true), ("R2", false)]);
+        assert_eq!(r.categories[2].score, 0.0);
+        assert_eq!(r.subtotal, 10.0);
+        assert_eq!(r.total, 0.0);
+        assert_eq!(r.fatal.as_deref(), Some("致命错误：谩骂（R2）"));
+        assert_eq!(r.hits[1].evidence[0].text.as_deref(), Some("神经病"));
+    }
+
+    #[test]
+    fn only_the_lower_level_hit() {
+        let c = card(CARD);
+        let call = call(&[("a", 0.0, 2.0, "您好"), ("a", 2.0, 4.0, "你听我说")]);
+        let r = score(&c, &call);
+        assert_eq!(r.categories[2].score, 3.0);
+        assert_eq!(r.total, 13.0);
+    }
+
+    #[test]
+    fn result_round_trips_through_json() {
+        let c = card(CARD);
+        let r = score(&c, &call(&[("a", 0.0, 2.0, "您好")]));
+        let back: ScoreResult = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+}

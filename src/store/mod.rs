@@ -1,0 +1,394 @@
+//! The SQLite store: statistics across batches and months, and the human side of quality
+//! inspection (verdicts, manual item scores, appeals and final decisions).
+//!
+//! One file (by default `<out>/zhijian.db`, or shared with `--db`). [`Store::upsert_call`]
+//! writes a call's automatic results and replaces them when the call is inspected again;
+//! human input lives in its own tables keyed by call id and item id, which `upsert_call` never
+//! touches, so re-inspecting (new scorecard, new model) can never erase a verdict. The final
+//! score combines both ([`review`]).
+
+pub mod cli;
+pub mod review;
+mod schema;
+
+use crate::record::{CallRecord, CallStatus, Role, Side};
+use crate::report::time::{now_rfc3339, Stamp};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this zhijian supports ({supported}); use a newer zhijian"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("no call `{0}` in the database (import the batch first: zhijian import OUT --db …)")]
+    NoCall(String),
+    #[error("call `{call}` has no flag or review item `{item}`")]
+    NoItem { call: String, item: String },
+    #[error("no appeal #{0}")]
+    NoAppeal(i64),
+    #[error("appeal #{0} was already decided ({1})")]
+    AlreadyDecided(i64, String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn role_str(r: Role) -> &'static str {
+    r.as_str()
+}
+
+fn side_str(s: Side) -> &'static str {
+    match s {
+        Side::Agent => "agent",
+        Side::Customer => "customer",
+        Side::Unknown => "unknown",
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "creating folder {} for the database: {e}",
+                        dir.display()
+                    ))
+                })?;
+            }
+        }
+        let conn = Connection::open(&path).map_err(wrap)?;
+        // Several zhijian processes (a batch writing, an inspector reviewing) may share it.
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(wrap)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(wrap)?;
+        let mut store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Access to the connection for queries this module does not wrap (reports, tests).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found = self.schema_version()?;
+        let supported = schema::MIGRATIONS.len() as i64;
+        if found > supported {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                supported,
+            });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
+            let r = tx
+                .execute_batch(sql)
+                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
+                .and_then(|_| tx.commit());
+            r.map_err(|e| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Write a call's automatic results, replacing those of an earlier inspection of the same
+    /// call. Verdicts, manual scores and appeals are left exactly as they are.
+    pub fn upsert_call(&mut self, rec: &CallRecord) -> Result<()> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        upsert(&tx, rec).map_err(wrap)?;
+        tx.commit().map_err(wrap)
+    }
+
+    /// Whether the call is in the database.
+    pub fn has_call(&self, call_id: &str) -> Result<bool> {
+        self.conn
+            .query_row("SELECT 1 FROM calls WHERE call_id = ?1", [call_id], |_| {
+                Ok(())
+            })
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> {
+    let meta = rec.metadata.clone().unwrap_or_default();
+    let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    let agent_id = nonempty(&meta.agent_id);
+    let queue = nonempty(&meta.queue);
+    if let Some(a) = &agent_id {
+        tx.execute(
+            "INSERT INTO agents (agent_id, name) VALUES (?1, ?2)
+             ON CONFLICT (agent_id) DO UPDATE SET name = COALESCE(excluded.name, agents.name)",
+            params![a, nonempty(&meta.agent_name)],
+        )?;
+    }
+    if let Some(q) = &queue {
+        tx.execute("INSERT OR IGNORE INTO queues (name) VALUES (?1)", [q])?;
+    }
+    let stamp = meta.start_time.as_deref().and_then(Stamp::parse);
+    let score = rec.score.as_ref();
+    let m = &rec.metrics;
+    let status = match rec.status {
+        CallStatus::Ok => "ok",
+        CallStatus::Failed => "failed",
+    };
+    let error = rec
+        .errors
+        .first()
+        .map(|e| format!("{}: {}", e.stage, e.message));
+    let direction = meta.direction.map(|d| match d {
+        crate::record::Direction::Inbound => "inbound",
+        crate::record::Direction::Outbound => "outbound",
+    });
+    tx.execute(
+        "INSERT INTO calls (call_id, agent_id, queue, direction, start_time, call_date, start_epoch,
+            customer_number, file, sha256, status, error, duration_s, card, auto_score, max_score,
+            subtotal, fatal, review_points_at_stake, agent_talk_s, customer_talk_s, silence_count,
+            silence_total_s, overlap_count, interruptions_by_agent, interruptions_by_customer,
+            latency_mean_s, hangup_side, hangup_source, zhijian_version, settings_hash, inspected_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)
+         ON CONFLICT (call_id) DO UPDATE SET
+            agent_id = excluded.agent_id, queue = excluded.queue, direction = excluded.direction,
+            start_time = excluded.start_time, call_date = excluded.call_date,
+            start_epoch = excluded.start_epoch, customer_number = excluded.customer_number,
+            file = excluded.file, sha256 = excluded.sha256, status = excluded.status,
+            error = excluded.error, duration_s = excluded.duration_s, card = excluded.card,
+            auto_score = excluded.auto_score, max_score = excluded.max_score,
+            subtotal = excluded.subtotal, fatal = excluded.fatal,
+            review_points_at_stake = excluded.review_points_at_stake,
+            agent_talk_s = excluded.agent_talk_s, customer_talk_s = excluded.customer_talk_s,
+            silence_count = excluded.silence_count, silence_total_s = excluded.silence_total_s,
+            overlap_count = excluded.overlap_count,
+            interruptions_by_agent = excluded.interruptions_by_agent,
+            interruptions_by_customer = excluded.interruptions_by_customer,
+            latency_mean_s = excluded.latency_mean_s, hangup_side = excluded.hangup_side,
+            hangup_source = excluded.hangup_source, zhijian_version = excluded.zhijian_version,
+            settings_hash = excluded.settings_hash, inspected_at = excluded.inspected_at",
+        params![
+            rec.call_id,
+            agent_id,
+            queue,
+            direction,
+            nonempty(&meta.start_time),
+            stamp.map(|s| s.date.to_string()),
+            stamp.map(|s| s.epoch_s),
+            nonempty(&meta.customer_number),
+            rec.input.path.display().to_string(),
+            rec.input.sha256,
+            status,
+            error,
+            rec.duration_s,
+            score.map(|s| s.card.clone()),
+            score.map(|s| s.total),
+            score.map(|s| s.max_total),
+            score.map(|s| s.subtotal),
+            score.and_then(|s| s.fatal.clone()),
+            score.map(|s| s.review_points_at_stake),
+            m.talk_s.get("agent").copied(),
+            m.talk_s.get("customer").copied(),
+            rec.findings.silences.len() as i64,
+            m.silence_total_s,
+            rec.findings.overlaps.len() as i64,
+            m.interruptions_by_agent as i64,
+            m.interruptions_by_customer as i64,
+            m.latency_mean_s,
+            side_str(m.hangup.side),
+            m.hangup.source,
+            rec.zhijian_version,
+            rec.settings_hash,
+            now_rfc3339(),
+        ],
+    )?;
+    for table in ["utterances", "findings", "scores", "item_hits"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE call_id = ?1"),
+            [&rec.call_id],
+        )?;
+    }
+    {
+        let mut st = tx.prepare(
+            "INSERT INTO utterances (call_id, idx, role, start, end, text, scores)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for u in &rec.utterances {
+            let scores = (!u.scores.is_empty())
+                .then(|| serde_json::to_string(&u.scores).expect("scores serialise"));
+            st.execute(params![
+                rec.call_id,
+                u.id as i64,
+                role_str(u.role),
+                u.start,
+                u.end,
+                u.text,
+                scores
+            ])?;
+        }
+    }
+    {
+        let mut st = tx.prepare(
+            "INSERT INTO findings (call_id, seq, kind, start, end, role, seconds)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let f = &rec.findings;
+        let mut seq = 0i64;
+        let mut put = |kind: &str, start: f64, end: f64, role: Option<&str>, secs: f64| {
+            seq += 1;
+            st.execute(params![rec.call_id, seq, kind, start, end, role, secs])
+        };
+        for s in &f.silences {
+            put("silence", s.start, s.end, None, s.duration())?;
+        }
+        for s in &f.overlaps {
+            put("overlap", s.start, s.end, None, s.duration())?;
+        }
+        for i in &f.interruptions {
+            put(
+                "interruption",
+                i.span.start,
+                i.span.end,
+                Some(role_str(i.by)),
+                i.span.duration(),
+            )?;
+        }
+        for l in &f.latencies {
+            put("latency", l.customer_end, l.agent_start, None, l.seconds)?;
+        }
+    }
+    if let Some(s) = score {
+        let mut st = tx.prepare(
+            "INSERT INTO scores (call_id, seq, category, max, score, deducted, added)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (i, c) in s.categories.iter().enumerate() {
+            st.execute(params![
+                rec.call_id,
+                i as i64,
+                c.name,
+                c.max,
+                c.score,
+                c.deducted,
+                c.added
+            ])?;
+        }
+        let mut st = tx.prepare(
+            "INSERT OR REPLACE INTO item_hits (call_id, item_id, kind, name, category, severity,
+                effect, points, occurrences, fatal, superseded, reason, note, first_at, evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        let effect = |e: crate::rules::Effect| match e {
+            crate::rules::Effect::Deduct => "deduct",
+            crate::rules::Effect::Add => "add",
+        };
+        for h in &s.hits {
+            st.execute(params![
+                rec.call_id,
+                h.id,
+                "hit",
+                h.name,
+                h.category,
+                h.severity.zh(),
+                effect(h.effect),
+                h.points,
+                h.occurrences as i64,
+                h.fatal,
+                h.superseded,
+                Option::<String>::None,
+                Option::<String>::None,
+                crate::report::summary::first_at(&h.evidence),
+                serde_json::to_string(&h.evidence).expect("evidence serialises"),
+            ])?;
+        }
+        for v in &s.review {
+            let reason = match v.reason {
+                crate::rules::ReviewReason::Manual => "manual",
+                crate::rules::ReviewReason::Undecided => "undecided",
+            };
+            st.execute(params![
+                rec.call_id,
+                v.id,
+                "review",
+                v.name,
+                v.category,
+                v.severity.zh(),
+                effect(v.effect),
+                v.points,
+                1i64,
+                v.fatal,
+                false,
+                reason,
+                v.note,
+                crate::report::summary::first_at(&v.evidence),
+                serde_json::to_string(&v.evidence).expect("evidence serialises"),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams calls into the store as a batch finishes them (see [`crate::report::ReportSink`]).
+impl crate::report::ReportSink for Store {
+    fn call_done(&mut self, rec: &CallRecord) -> anyhow::Result<()> {
+        Ok(self.upsert_call(rec)?)
+    }
+    fn finish(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}

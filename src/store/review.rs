@@ -1,0 +1,853 @@
+//! Review and appeal (复核、申诉、终审), and the final score that combines them.
+//!
+//! An inspector confirms or rejects each automatic flag and scores the manual items; an agent
+//! may appeal a flag or the whole call; the QA lead decides the appeal. Every input is kept
+//! (an audit trail); for each flag the latest input counts, and a decided appeal outranks the
+//! inspector. The automatic score is never changed: [`FinalResult`] carries both, so reports
+//! can show automatic and human scores apart.
+//!
+//! Final score of a call:
+//! - an automatic hit applies unless its effective verdict is *rejected* (or an appeal against
+//!   it was accepted); superseded graded levels stay unapplied;
+//! - a review item (manual or undecided) applies only when a human scored it: a manual score
+//!   gives its points (0 = fine), a *confirmed* verdict gives the item's points;
+//! - categories are recomputed from their base (full or zero) with the floor and cap
+//!   (扣完为止), the total is capped at the card's maximum, and any applied fatal item makes it 0;
+//! - an accepted appeal against the whole call sets the score the lead gave.
+
+use super::{Result, Store, StoreError};
+use crate::report::time::{now_rfc3339, Date};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The flag is right (确认).
+    Confirmed,
+    /// The flag is wrong (驳回): the points are restored.
+    Rejected,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Rejected => "rejected",
+        }
+    }
+    fn parse(s: &str) -> Verdict {
+        if s == "rejected" {
+            Verdict::Rejected
+        } else {
+            Verdict::Confirmed
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "确认",
+            Verdict::Rejected => "驳回",
+        }
+    }
+}
+
+/// The lead's final decision on an appeal (终审).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// 申诉成立: the agent is right; the flag is dropped (or the call gets the given score).
+    Accept,
+    /// 申诉驳回: the original judgement stands.
+    Reject,
+}
+
+/// One scorecard line of a call with everything humans said about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalItem {
+    pub item_id: String,
+    pub name: String,
+    pub category: String,
+    /// `hit` (automatic flag) or `review` (manual or undecided item).
+    pub kind: String,
+    pub severity: String,
+    pub effect: String,
+    /// Points of the automatic result (for review items: the item's points).
+    pub auto_points: f64,
+    pub fatal: bool,
+    pub superseded: bool,
+    /// Counted in the automatic score.
+    pub auto_applied: bool,
+    /// The latest inspector verdict.
+    pub verdict: Option<Verdict>,
+    pub verdict_by: Option<String>,
+    pub verdict_comment: Option<String>,
+    /// The latest manual score.
+    pub manual_points: Option<f64>,
+    /// The latest appeal against this item: id and status (open / accepted / rejected).
+    pub appeal: Option<(i64, String)>,
+    /// Counted in the final score, with these points.
+    pub applied: bool,
+    pub applied_points: f64,
+    /// Why, in words (自动 / 已确认 / 已驳回 / 申诉成立 / 人工评分 / 待人工复核 …).
+    pub status: String,
+    pub first_at: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalCategory {
+    pub name: String,
+    pub max: f64,
+    pub auto_score: f64,
+    pub final_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalResult {
+    pub call_id: String,
+    pub agent_id: Option<String>,
+    pub queue: Option<String>,
+    pub call_date: Option<String>,
+    pub card: String,
+    pub max_score: f64,
+    pub auto_score: f64,
+    pub auto_fatal: Option<String>,
+    pub final_score: f64,
+    /// Names of the fatal items that apply after review.
+    pub fatal: Vec<String>,
+    /// Any human input on this call.
+    pub reviewed: bool,
+    /// Score set by an accepted appeal against the whole call.
+    pub appeal_score: Option<f64>,
+    pub categories: Vec<FinalCategory>,
+    pub items: Vec<FinalItem>,
+}
+
+impl FinalResult {
+    pub fn final_pct(&self) -> f64 {
+        if self.max_score > 0.0 {
+            self.final_score / self.max_score * 100.0
+        } else {
+            0.0
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Appeal {
+    pub id: i64,
+    pub call_id: String,
+    pub item_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub reason: String,
+    pub created_at: String,
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decision_comment: Option<String>,
+    pub final_score: Option<f64>,
+}
+
+/// How often a rule's flags hold up under review.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RulePrecision {
+    pub card: String,
+    pub item_id: String,
+    pub name: String,
+    /// Calls the rule flagged.
+    pub flagged: usize,
+    /// Flags a human judged.
+    pub reviewed: usize,
+    pub confirmed: usize,
+    pub rejected: usize,
+    /// confirmed / reviewed (None before any review).
+    pub precision: Option<f64>,
+}
+
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+struct CallRow {
+    call_id: String,
+    agent_id: Option<String>,
+    queue: Option<String>,
+    call_date: Option<String>,
+    card: String,
+    max_score: f64,
+    auto_score: f64,
+    auto_fatal: Option<String>,
+}
+
+struct CatRow {
+    name: String,
+    max: f64,
+    score: f64,
+    deducted: f64,
+    added: f64,
+}
+
+impl Store {
+    fn item_exists(&self, call_id: &str, item_id: &str) -> Result<Option<(String, f64, f64)>> {
+        // (kind, points, category max)
+        self.conn
+            .query_row(
+                "SELECT h.kind, h.points, COALESCE(s.max, 0) FROM item_hits h
+                 LEFT JOIN scores s ON s.call_id = h.call_id AND s.category = h.category
+                 WHERE h.call_id = ?1 AND h.item_id = ?2
+                 ORDER BY h.kind = 'hit' DESC LIMIT 1",
+                params![call_id, item_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn require_call(&self, call_id: &str) -> Result<()> {
+        if self.has_call(call_id)? {
+            Ok(())
+        } else {
+            Err(StoreError::NoCall(call_id.into()))
+        }
+    }
+
+    /// Record an inspector's verdict on a flag or review item. Returns the verdict's id.
+    pub fn record_verdict(
+        &mut self,
+        call_id: &str,
+        item_id: &str,
+        verdict: Verdict,
+        comment: &str,
+        inspector: &str,
+    ) -> Result<i64> {
+        self.require_call(call_id)?;
+        if self.item_exists(call_id, item_id)?.is_none() {
+            return Err(StoreError::NoItem {
+                call: call_id.into(),
+                item: item_id.into(),
+            });
+        }
+        self.conn
+            .execute(
+                "INSERT INTO verdicts (call_id, item_id, verdict, comment, inspector, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    call_id,
+                    item_id,
+                    verdict.as_str(),
+                    comment,
+                    inspector,
+                    now_rfc3339()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Record the points a manual (or undecided) item deducts or adds on this call; 0 means
+    /// the item is fine. At most the category's maximum.
+    pub fn record_manual_score(
+        &mut self,
+        call_id: &str,
+        item_id: &str,
+        points: f64,
+        comment: &str,
+        inspector: &str,
+    ) -> Result<i64> {
+        self.require_call(call_id)?;
+        let Some((kind, _, cat_max)) = self.item_exists(call_id, item_id)? else {
+            return Err(StoreError::NoItem {
+                call: call_id.into(),
+                item: item_id.into(),
+            });
+        };
+        if kind != "review" {
+            return Err(StoreError::Invalid(format!(
+                "`{item_id}` on call `{call_id}` is an automatic flag: confirm or reject it with \
+                 `zhijian review verdict` instead of scoring it"
+            )));
+        }
+        if !(points.is_finite() && points >= 0.0 && (cat_max <= 0.0 || points <= cat_max)) {
+            return Err(StoreError::Invalid(format!(
+                "points for `{item_id}` must be between 0 and the category maximum {cat_max}, got {points}"
+            )));
+        }
+        self.conn
+            .execute(
+                "INSERT INTO manual_scores (call_id, item_id, points, comment, inspector, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![call_id, item_id, points, comment, inspector, now_rfc3339()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// An agent appeals (申诉) a flag, or the whole call when `item_id` is None.
+    pub fn file_appeal(
+        &mut self,
+        call_id: &str,
+        item_id: Option<&str>,
+        agent_id: Option<&str>,
+        reason: &str,
+    ) -> Result<i64> {
+        self.require_call(call_id)?;
+        if let Some(i) = item_id {
+            if self.item_exists(call_id, i)?.is_none() {
+                return Err(StoreError::NoItem {
+                    call: call_id.into(),
+                    item: i.into(),
+                });
+            }
+        }
+        if reason.trim().is_empty() {
+            return Err(StoreError::Invalid("an appeal needs a reason".into()));
+        }
+        let agent: Option<String> = match agent_id {
+            Some(a) => Some(a.to_string()),
+            None => self
+                .conn
+                .query_row(
+                    "SELECT agent_id FROM calls WHERE call_id = ?1",
+                    [call_id],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?,
+        };
+        self.conn
+            .execute(
+                "INSERT INTO appeals (call_id, item_id, agent_id, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![call_id, item_id, agent, reason, now_rfc3339()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The lead's final decision (终审) on an appeal. Accepting an appeal against the whole
+    /// call needs the score the call gets (`final_score`).
+    pub fn decide_appeal(
+        &mut self,
+        appeal_id: i64,
+        decision: Decision,
+        final_score: Option<f64>,
+        decided_by: &str,
+        comment: &str,
+    ) -> Result<()> {
+        let row: Option<(String, Option<String>, String)> = self
+            .conn
+            .query_row(
+                "SELECT call_id, item_id, status FROM appeals WHERE id = ?1",
+                [appeal_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((call_id, item_id, status)) = row else {
+            return Err(StoreError::NoAppeal(appeal_id));
+        };
+        if status != "open" {
+            return Err(StoreError::AlreadyDecided(appeal_id, status));
+        }
+        let score = match (decision, &item_id, final_score) {
+            (Decision::Accept, None, None) => {
+                return Err(StoreError::Invalid(format!(
+                    "appeal #{appeal_id} is against the whole call {call_id}: accepting it needs --score"
+                )))
+            }
+            (Decision::Accept, None, Some(s)) => {
+                let max: Option<f64> = self
+                    .conn
+                    .query_row("SELECT max_score FROM calls WHERE call_id = ?1", [&call_id], |r| {
+                        r.get(0)
+                    })
+                    .map_err(|e| self.err(e))?;
+                if !(s.is_finite() && s >= 0.0 && max.is_none_or(|m| s <= m)) {
+                    return Err(StoreError::Invalid(format!(
+                        "score {s} is outside 0..={}",
+                        max.unwrap_or(f64::INFINITY)
+                    )));
+                }
+                Some(s)
+            }
+            (_, Some(_), Some(_)) | (Decision::Reject, None, Some(_)) => {
+                return Err(StoreError::Invalid(
+                    "--score applies only when accepting an appeal against the whole call".into(),
+                ))
+            }
+            _ => None,
+        };
+        let status = match decision {
+            Decision::Accept => "accepted",
+            Decision::Reject => "rejected",
+        };
+        self.conn
+            .execute(
+                "UPDATE appeals SET status = ?1, decided_by = ?2, decision_comment = ?3,
+                    decided_at = ?4, final_score = ?5 WHERE id = ?6",
+                params![status, decided_by, comment, now_rfc3339(), score, appeal_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Appeals, oldest first.
+    pub fn appeals(&self, open_only: bool) -> Result<Vec<Appeal>> {
+        let sql = format!(
+            "SELECT id, call_id, item_id, agent_id, reason, created_at, status, decided_by,
+                    decision_comment, final_score FROM appeals {} ORDER BY id",
+            if open_only {
+                "WHERE status = 'open'"
+            } else {
+                ""
+            }
+        );
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Appeal {
+                    id: r.get(0)?,
+                    call_id: r.get(1)?,
+                    item_id: r.get(2)?,
+                    agent_id: r.get(3)?,
+                    reason: r.get(4)?,
+                    created_at: r.get(5)?,
+                    status: r.get(6)?,
+                    decided_by: r.get(7)?,
+                    decision_comment: r.get(8)?,
+                    final_score: r.get(9)?,
+                })
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// The final result of one scored call.
+    pub fn final_result(&self, call_id: &str) -> Result<FinalResult> {
+        self.require_call(call_id)?;
+        self.final_results("c.call_id = ?1", &[&call_id])?
+            .pop()
+            .ok_or_else(|| StoreError::Invalid(format!("call `{call_id}` has no score")))
+    }
+
+    /// Final results of the scored calls dated `from..=to` (the local date of the call).
+    pub fn final_results_between(&self, from: Date, to: Date) -> Result<Vec<FinalResult>> {
+        let (f, t) = (from.to_string(), to.to_string());
+        self.final_results("c.call_date BETWEEN ?1 AND ?2", &[&f, &t])
+    }
+
+    /// Final results of the scored, successfully inspected calls matching `filter` (SQL over
+    /// `calls c`), loaded in a few bulk queries.
+    fn final_results(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<FinalResult>> {
+        let e = |x| self.err(x);
+        let calls_sql = format!(
+            "SELECT c.call_id, c.agent_id, c.queue, c.call_date, c.card, c.max_score, c.auto_score, c.fatal
+             FROM calls c WHERE c.status = 'ok' AND c.auto_score IS NOT NULL AND ({filter})
+             ORDER BY c.call_id"
+        );
+        let mut st = self.conn.prepare(&calls_sql).map_err(e)?;
+        let calls: Vec<CallRow> = st
+            .query_map(args, |r| {
+                Ok(CallRow {
+                    call_id: r.get(0)?,
+                    agent_id: r.get(1)?,
+                    queue: r.get(2)?,
+                    call_date: r.get(3)?,
+                    card: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    max_score: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+                    auto_score: r.get(6)?,
+                    auto_fatal: r.get(7)?,
+                })
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(e)?;
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Child rows for the same calls, grouped by call id.
+        let sub = format!("SELECT c.call_id FROM calls c WHERE ({filter})");
+        let mut cats: HashMap<String, Vec<CatRow>> = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT call_id, category, max, score, deducted, added FROM scores
+                 WHERE call_id IN ({sub}) ORDER BY call_id, seq"
+            ))
+            .map_err(e)?;
+        let rows = st
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    CatRow {
+                        name: r.get(1)?,
+                        max: r.get(2)?,
+                        score: r.get(3)?,
+                        deducted: r.get(4)?,
+                        added: r.get(5)?,
+                    },
+                ))
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(e)?;
+        for (id, c) in rows {
+            cats.entry(id).or_default().push(c);
+        }
+        let mut items: HashMap<String, Vec<FinalItem>> = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT call_id, item_id, kind, name, category, severity, effect, points, fatal,
+                        superseded, first_at FROM item_hits
+                 WHERE call_id IN ({sub}) ORDER BY call_id, rowid"
+            ))
+            .map_err(e)?;
+        let rows = st
+            .query_map(args, |r| {
+                let kind: String = r.get(2)?;
+                let superseded: bool = r.get(9)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    FinalItem {
+                        item_id: r.get(1)?,
+                        auto_applied: kind == "hit" && !superseded,
+                        kind,
+                        name: r.get(3)?,
+                        category: r.get(4)?,
+                        severity: r.get(5)?,
+                        effect: r.get(6)?,
+                        auto_points: r.get(7)?,
+                        fatal: r.get(8)?,
+                        superseded,
+                        verdict: None,
+                        verdict_by: None,
+                        verdict_comment: None,
+                        manual_points: None,
+                        appeal: None,
+                        applied: false,
+                        applied_points: 0.0,
+                        status: String::new(),
+                        first_at: r.get(10)?,
+                    },
+                ))
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(e)?;
+        for (id, it) in rows {
+            items.entry(id).or_default().push(it);
+        }
+        // Human input: ordered by id so that the latest wins when folded.
+        type Key = (String, String);
+        let mut verdicts: HashMap<Key, (Verdict, String, String)> = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT call_id, item_id, verdict, inspector, comment FROM verdicts
+                 WHERE call_id IN ({sub}) ORDER BY id"
+            ))
+            .map_err(e)?;
+        let rows = st
+            .query_map(args, |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    (
+                        Verdict::parse(&r.get::<_, String>(2)?),
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ),
+                ))
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(e)?;
+        verdicts.extend(rows);
+        let mut manual: HashMap<Key, f64> = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT call_id, item_id, points FROM manual_scores
+                 WHERE call_id IN ({sub}) ORDER BY id"
+            ))
+            .map_err(e)?;
+        let rows = st
+            .query_map(args, |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    r.get::<_, f64>(2)?,
+                ))
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(e)?;
+        manual.extend(rows);
+        let mut item_appeals: HashMap<Key, (i64, String)> = HashMap::new();
+        let mut call_appeals: HashMap<String, (i64, String, Option<f64>)> = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT id, call_id, item_id, status, final_score FROM appeals
+                 WHERE call_id IN ({sub}) ORDER BY id"
+            ))
+            .map_err(e)?;
+        let rows = st
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<f64>>(4)?,
+                ))
+            })
+            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(e)?;
+        for (id, call, item, status, score) in rows {
+            match item {
+                Some(i) => {
+                    item_appeals.insert((call, i), (id, status));
+                }
+                None => {
+                    call_appeals.insert(call, (id, status, score));
+                }
+            }
+        }
+
+        let mut out = Vec::with_capacity(calls.len());
+        for c in calls {
+            let mut its = items.remove(&c.call_id).unwrap_or_default();
+            let mut reviewed = false;
+            for it in &mut its {
+                let key = (c.call_id.clone(), it.item_id.clone());
+                if let Some((v, by, comment)) = verdicts.get(&key) {
+                    it.verdict = Some(*v);
+                    it.verdict_by = Some(by.clone());
+                    it.verdict_comment = Some(comment.clone());
+                    reviewed = true;
+                }
+                it.manual_points = manual.get(&key).copied();
+                reviewed |= it.manual_points.is_some();
+                it.appeal = item_appeals.get(&key).cloned();
+                decide_item(it);
+                reviewed |= it.appeal.as_ref().is_some_and(|a| a.1 != "open");
+            }
+            let call_appeal = call_appeals.get(&c.call_id);
+            let appeal_score = call_appeal.filter(|a| a.1 == "accepted").and_then(|a| a.2);
+            reviewed |= call_appeal.is_some_and(|a| a.1 != "open");
+            let cat_rows = cats.remove(&c.call_id).unwrap_or_default();
+            let mut categories = Vec::new();
+            for cat in &cat_rows {
+                let in_cat: Vec<&FinalItem> =
+                    its.iter().filter(|i| i.category == cat.name).collect();
+                let start = category_start(cat, &in_cat);
+                let (mut ded, mut add) = (0.0, 0.0);
+                for i in in_cat.iter().filter(|i| i.applied) {
+                    if i.effect == "add" {
+                        add += i.applied_points;
+                    } else {
+                        ded += i.applied_points;
+                    }
+                }
+                categories.push(FinalCategory {
+                    name: cat.name.clone(),
+                    max: cat.max,
+                    auto_score: cat.score,
+                    final_score: r2((start - ded + add).clamp(0.0, cat.max)),
+                });
+            }
+            let subtotal = r2(categories
+                .iter()
+                .map(|x| x.final_score)
+                .sum::<f64>()
+                .min(c.max_score));
+            let fatal: Vec<String> = its
+                .iter()
+                .filter(|i| i.fatal && i.applied)
+                .map(|i| format!("{}（{}）", i.name, i.item_id))
+                .collect();
+            let computed = if fatal.is_empty() { subtotal } else { 0.0 };
+            out.push(FinalResult {
+                call_id: c.call_id,
+                agent_id: c.agent_id,
+                queue: c.queue,
+                call_date: c.call_date,
+                card: c.card,
+                max_score: c.max_score,
+                auto_score: c.auto_score,
+                auto_fatal: c.auto_fatal,
+                final_score: appeal_score.unwrap_or(computed),
+                fatal: if appeal_score.is_some() {
+                    Vec::new()
+                } else {
+                    fatal
+                },
+                reviewed,
+                appeal_score,
+                categories,
+                items: its,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Precision of each rule's automatic flags under human review, for calls dated
+    /// `from..=to` (all calls when None).
+    pub fn rule_precision(
+        &self,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<RulePrecision>> {
+        let f = from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
+        let t = to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
+        let results = self.final_results(
+            "COALESCE(c.call_date, '') BETWEEN ?1 AND ?2 OR (?1 = '0000-00-00' AND c.call_date IS NULL)",
+            &[&f, &t],
+        )?;
+        let mut by: std::collections::BTreeMap<(String, String), RulePrecision> =
+            Default::default();
+        for r in &results {
+            for i in r
+                .items
+                .iter()
+                .filter(|i| i.kind == "hit" && !i.superseded && i.effect == "deduct")
+            {
+                let e = by
+                    .entry((r.card.clone(), i.item_id.clone()))
+                    .or_insert_with(|| RulePrecision {
+                        card: r.card.clone(),
+                        item_id: i.item_id.clone(),
+                        name: i.name.clone(),
+                        flagged: 0,
+                        reviewed: 0,
+                        confirmed: 0,
+                        rejected: 0,
+                        precision: None,
+                    });
+                e.flagged += 1;
+                match effective_judgement(i) {
+                    Some(Verdict::Confirmed) => {
+                        e.reviewed += 1;
+                        e.confirmed += 1;
+                    }
+                    Some(Verdict::Rejected) => {
+                        e.reviewed += 1;
+                        e.rejected += 1;
+                    }
+                    None => {}
+                }
+            }
+        }
+        let mut v: Vec<RulePrecision> = by.into_values().collect();
+        for p in &mut v {
+            p.precision = (p.reviewed > 0).then(|| p.confirmed as f64 / p.reviewed as f64);
+        }
+        // Worst rules first: they are the ones to tune.
+        v.sort_by(|a, b| {
+            a.precision
+                .unwrap_or(2.0)
+                .total_cmp(&b.precision.unwrap_or(2.0))
+                .then(b.flagged.cmp(&a.flagged))
+                .then(a.item_id.cmp(&b.item_id))
+        });
+        Ok(v)
+    }
+}
+
+/// The human judgement that counts for a flag: a decided appeal outranks the inspector.
+fn effective_judgement(i: &FinalItem) -> Option<Verdict> {
+    match i.appeal.as_ref().map(|a| a.1.as_str()) {
+        Some("accepted") => Some(Verdict::Rejected),
+        Some("rejected") => Some(i.verdict.unwrap_or(Verdict::Confirmed)),
+        _ => i.verdict,
+    }
+}
+
+/// Whether an item counts in the final score, with what points, and why.
+fn decide_item(it: &mut FinalItem) {
+    let appeal = it.appeal.as_ref().map(|a| a.1.clone());
+    if appeal.as_deref() == Some("accepted") {
+        it.applied = false;
+        it.applied_points = 0.0;
+        it.status = "申诉成立，不扣分".into();
+        return;
+    }
+    let suffix = if appeal.as_deref() == Some("rejected") {
+        "（申诉驳回）"
+    } else if appeal.as_deref() == Some("open") {
+        "（申诉中）"
+    } else {
+        ""
+    };
+    if it.kind == "hit" {
+        if it.superseded {
+            it.applied = false;
+            it.status = "被同组更高等级覆盖".into();
+        } else {
+            match it.verdict {
+                Some(Verdict::Rejected) => {
+                    it.applied = false;
+                    it.status = format!("复核驳回{suffix}");
+                }
+                Some(Verdict::Confirmed) => {
+                    it.applied = true;
+                    it.applied_points = it.auto_points;
+                    it.status = format!("复核确认{suffix}");
+                }
+                None => {
+                    it.applied = true;
+                    it.applied_points = it.auto_points;
+                    it.status = format!("自动判定{suffix}");
+                }
+            }
+        }
+        return;
+    }
+    // A review item counts only when a human scored it; the latest manual score wins over a
+    // verdict given before it only by being more specific, so prefer it when both exist.
+    match (it.manual_points, it.verdict) {
+        (Some(p), _) => {
+            it.applied = p > 0.0;
+            it.applied_points = p;
+            it.status = if p > 0.0 {
+                format!("人工评分 {}{suffix}", crate::report::html::num(p, 2))
+            } else {
+                format!("人工评分：无问题{suffix}")
+            };
+        }
+        (None, Some(Verdict::Confirmed)) => {
+            it.applied = true;
+            it.applied_points = it.auto_points;
+            it.status = format!("人工确认{suffix}");
+        }
+        (None, Some(Verdict::Rejected)) => {
+            it.applied = false;
+            it.status = format!("人工确认无问题{suffix}");
+        }
+        (None, None) => {
+            it.applied = false;
+            it.status = "待人工复核".into();
+        }
+    }
+}
+
+/// What a category starts from: its maximum (扣分制) or zero (加分项). The automatic result
+/// stores the category's score, deductions and additions; the base is the one that reproduces
+/// the score. When both do (e.g. everything deducted), a category whose lines all add points is
+/// an addition category.
+fn category_start(c: &CatRow, items: &[&FinalItem]) -> f64 {
+    let full = (c.max - c.deducted + c.added).clamp(0.0, c.max);
+    let zero = (c.added - c.deducted).clamp(0.0, c.max);
+    let full_ok = (full - c.score).abs() < 0.005;
+    let zero_ok = (zero - c.score).abs() < 0.005;
+    match (full_ok, zero_ok) {
+        (true, false) => c.max,
+        (false, true) => 0.0,
+        _ => {
+            let all_add = !items.is_empty() && items.iter().all(|i| i.effect == "add");
+            if all_add {
+                0.0
+            } else {
+                c.max
+            }
+        }
+    }
+}
