@@ -153,7 +153,7 @@ impl E5File {
             let nbytes = c.u64()?;
             let want = match dtype {
                 0 => count * 4,
-                1 if count % QK == 0 => count / QK * Q4_BLOCK,
+                1 if count.is_multiple_of(QK) => count / QK * Q4_BLOCK,
                 _ => {
                     return Err(bad(
                         path,

@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// Noise stream for held-out (and validation) copies; training copies use other seeds.
-pub const EVAL_NOISE_SEED: u64 = 0x00e7_a1_5eed;
+pub const EVAL_NOISE_SEED: u64 = 0x0000_e7a1_5eed;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalOptions {
