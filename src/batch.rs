@@ -2,10 +2,14 @@
 //! atomically, skip calls already done with the same input and settings, and write a summary.
 //!
 //! Output layout under `--out`:
-//! - `calls/<call_id>.json` — one [`CallRecord`] per call (failed calls too, with the reason);
+//! - `calls/<call_id>.json` — one [`CallRecord`] per call (failed calls too, with the reason),
+//!   named by the call's key ([`crate::identity`]), so names are unique and stable whatever
+//!   else is in the folder;
 //! - `summary.json` — the batch: counts, audio hours, failures, one line per call.
 
-use crate::pipeline::{file_sha256, process_one, Engine};
+use crate::identity;
+use crate::pipeline::{file_sha256, process_call, Engine, StageCounts};
+use crate::report::ReportSink;
 use crate::record::{CallRecord, CallStatus, SCHEMA_VERSION};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,7 +17,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// File extensions picked up when walking a folder. Files named explicitly are always tried.
@@ -38,6 +41,9 @@ pub struct BatchSummary {
     pub calls_total: usize,
     pub calls_ok: usize,
     pub calls_failed: usize,
+    /// Recordings without any speech: not scored, listed apart.
+    #[serde(default)]
+    pub calls_no_speech: usize,
     /// Calls whose current result was reused (resumed run).
     pub calls_skipped: usize,
     pub calls_with_warnings: usize,
@@ -45,10 +51,18 @@ pub struct BatchSummary {
     pub wall_seconds: f64,
     pub failures: Vec<Failure>,
     pub calls: Vec<CallLine>,
+    /// Files skipped because another file of the batch is the same call.
+    #[serde(default)]
+    pub duplicates: Vec<Duplicate>,
+    /// How many calls each stage ran on (decode, asr, classify, score); reused stages are not
+    /// counted.
+    #[serde(default)]
+    pub stage_runs: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct Failure {
+    #[serde(serialize_with = "lossy")]
     pub file: PathBuf,
     pub call_id: String,
     pub stage: String,
@@ -58,6 +72,7 @@ pub struct Failure {
 #[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct CallLine {
     pub call_id: String,
+    #[serde(serialize_with = "lossy")]
     pub file: PathBuf,
     pub status: CallStatus,
     pub duration_s: f64,
@@ -98,124 +113,85 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Stable, unique call ids: the metadata call id, else the file stem; when stems clash
-/// (`a.wav`, `a.mp3`) the file name; when names clash too (two `0001.wav` in different folders)
-/// a short hash of the path is appended, so results never overwrite each other.
-pub fn assign_call_ids(engine: &Engine, files: &[PathBuf]) -> Vec<String> {
-    let name = |f: &PathBuf| {
-        f.file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let stem = |f: &PathBuf| {
-        f.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let first: Vec<String> = files
-        .iter()
-        .map(|f| {
-            sanitize(
-                &engine
-                    .meta_for(f)
-                    .and_then(|m| m.call_id.clone())
-                    .unwrap_or_else(|| stem(f)),
-            )
+/// One input after hashing: its key and the bytes' hash (or why it could not be read).
+struct Keyed {
+    file: PathBuf,
+    id: String,
+    hashed: std::io::Result<(String, u64)>,
+}
+
+/// Hash every file (in parallel) and give each its key ([`crate::identity`]). A call that
+/// already has a result in the folder keeps that result's id, even if its file was renamed.
+fn key_inputs(engine: &Engine, files: Vec<PathBuf>, calls_dir: &Path) -> Vec<Keyed> {
+    let known: HashMap<String, String> = std::fs::read_dir(calls_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name.strip_suffix(".json")?.to_string();
+            Some((identity::hex_of(&id)?.to_string(), id))
         })
         .collect();
-    let counts = |v: &[String]| {
-        let mut c: HashMap<String, usize> = HashMap::new();
-        for x in v {
-            *c.entry(x.clone()).or_default() += 1;
-        }
-        c
-    };
-    let c1 = counts(&first);
-    let second: Vec<String> = first
-        .iter()
-        .zip(files)
-        .map(|(b, f)| {
-            if c1[b] > 1 {
-                sanitize(&name(f))
-            } else {
-                b.clone()
-            }
-        })
-        .collect();
-    let c2 = counts(&second);
-    second
-        .iter()
-        .zip(files)
-        .map(|(b, f)| {
-            if c2[b] > 1 {
-                let h = sha2::Sha256::digest(f.to_string_lossy().as_bytes());
-                format!("{b}-{}", &hex::encode(h)[..8])
-            } else {
-                b.clone()
-            }
+    files
+        .into_par_iter()
+        .map(|file| {
+            let hashed = file_sha256(&file);
+            let switch = engine.meta_for(&file).and_then(|m| m.call_id.clone());
+            let id = match &hashed {
+                Ok((sha, _)) => {
+                    let hex = identity::key_hex(sha, switch.as_deref());
+                    known.get(&hex).cloned().unwrap_or_else(|| {
+                        identity::call_id(
+                            &identity::label(&file, switch.as_deref()),
+                            sha,
+                            switch.as_deref(),
+                        )
+                    })
+                }
+                Err(_) => identity::unreadable_call_id(&file),
+            };
+            Keyed { file, id, hashed }
         })
         .collect()
 }
 
-use sha2::Digest;
+pub use crate::atomic::write_atomic;
 
-fn sanitize(id: &str) -> String {
-    let s: String = id
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() {
-        "call".into()
-    } else {
-        s
+/// The earlier result of this call: `calls/<key>.json`, or a result written before keys
+/// (`calls/<label>.json`) of the same bytes, which is then replaced by the keyed one.
+fn previous(calls_dir: &Path, k: &Keyed, engine: &Engine) -> (Option<CallRecord>, Option<PathBuf>) {
+    let read = |p: &Path| -> Option<CallRecord> {
+        serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+    };
+    if let Some(r) = read(&calls_dir.join(format!("{}.json", k.id))) {
+        return (Some(r), None);
     }
-}
-
-/// Write `bytes` to `path` atomically: a reader (or a rerun after a kill) sees the old file or
-/// the new one, never half of one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
+    let switch = engine.meta_for(&k.file).and_then(|m| m.call_id.clone());
+    let legacy = calls_dir.join(format!(
+        "{}.json",
+        identity::sanitize(&identity::label(&k.file, switch.as_deref()))
     ));
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+    match (read(&legacy), &k.hashed) {
+        (Some(r), Ok((sha, _))) if r.input.sha256 == *sha => (Some(r), Some(legacy)),
+        _ => (None, None),
     }
-    std::fs::rename(&tmp, path)
-}
-
-/// The existing result for `file`, if it was made from the same bytes with the same settings.
-fn reusable(engine: &Engine, result: &Path, file: &Path) -> Option<CallRecord> {
-    let text = std::fs::read(result).ok()?;
-    let rec: CallRecord = serde_json::from_slice(&text).ok()?;
-    if rec.schema_version != SCHEMA_VERSION
-        || rec.settings_hash != engine.settings_hash
-        || rec.status != CallStatus::Ok
-    {
-        return None;
-    }
-    let (sha, _) = file_sha256(file).ok()?;
-    (sha == rec.input.sha256).then_some(rec)
 }
 
 /// Run the batch. Returns the summary; the caller turns failures into the exit code.
 pub fn run_batch(engine: &Engine, opts: &BatchOptions) -> Result<BatchSummary> {
+    run_batch_into(engine, opts, None)
+}
+
+/// Run the batch, handing each finished call (new or reused) to `sink` at once, from one
+/// writer thread, and calling its `finish` at the end.
+pub fn run_batch_into(
+    engine: &Engine,
+    opts: &BatchOptions,
+    mut sink: Option<&mut dyn ReportSink>,
+) -> Result<BatchSummary> {
     let started = Instant::now();
     let files = collect_inputs(&opts.inputs)?;
-    let ids = assign_call_ids(engine, &files);
     let calls_dir = opts.out.join("calls");
     std::fs::create_dir_all(&calls_dir)
         .with_context(|| format!("creating output folder {}", calls_dir.display()))?;
@@ -225,9 +201,233 @@ pub fn run_batch(engine: &Engine, opts: &BatchOptions) -> Result<BatchSummary> {
             let _ = std::fs::remove_file(e.path());
         }
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .context("starting worker threads")?;
+    let keyed = pool.install(|| key_inputs(engine, files, &calls_dir));
+    // The same recording twice in one batch is one call (same key hex, whatever the label).
+    let mut first: HashMap<&str, &Path> = HashMap::new();
+    let mut duplicates = Vec::new();
+    let mut todo = Vec::new();
+    for k in &keyed {
+        let hex = identity::hex_of(&k.id).unwrap_or(&k.id);
+        match first.get(hex) {
+            Some(f) => duplicates.push(Duplicate {
+                file: k.file.clone(),
+                same_as: f.to_path_buf(),
+                call_id: k.id.clone(),
+            }),
+            None => {
+                first.insert(hex, &k.file);
+                todo.push(k);
+            }
+        }
+    }
+    let pb = progress_bar(todo.len(), opts.progress);
+    let counts = StageCounts::default();
+    let (tx, rx) = std::sync::mpsc::channel::<CallRecord>();
+    let mut sink_errors: Vec<String> = Vec::new();
+    let lines: Vec<Done> = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            pool.install(|| {
+                todo.par_iter()
+                    .map_with(tx, |tx, k| {
+                        let done = inspect_one(engine, opts, &calls_dir, k, &counts);
+                        let (d, rec) = match done {
+                            Ok(x) => x,
+                            Err(e) => {
+                                return Done::write_error(k, e);
+                            }
+                        };
+                        if let Some(f) = &d.failure {
+                            pb.suspend(|| {
+                                eprintln!("zhijian: {}: {}: {}", k.file.display(), f.stage, f.message)
+                            });
+                        }
+                        pb.inc(1);
+                        let _ = tx.send(rec);
+                        d
+                    })
+                    .collect()
+            })
+        });
+        // The single writer: store rows and pages, one call at a time, as they finish.
+        for rec in rx {
+            if let Some(s) = sink.as_deref_mut() {
+                if let Err(e) = s.call_done(&rec) {
+                    sink_errors.push(format!("{}: {e:#}", rec.call_id));
+                }
+            }
+        }
+        worker.join().expect("batch workers do not panic")
+    });
+    pb.finish_and_clear();
+    for e in &sink_errors {
+        eprintln!("zhijian: storing results: {e}");
+    }
+    let write_errors: Vec<&str> = lines.iter().filter_map(|d| d.write_error.as_deref()).collect();
+    if !write_errors.is_empty() {
+        anyhow::bail!("could not write results: {}", write_errors.join("; "));
+    }
+    if let Some(s) = sink {
+        s.finish()?;
+    }
+    let mut s = BatchSummary {
+        schema_version: SCHEMA_VERSION,
+        zhijian_version: env!("CARGO_PKG_VERSION").into(),
+        settings_hash: engine.settings_hash.clone(),
+        calls_total: keyed.len(),
+        duplicates,
+        stage_runs: counts.snapshot(),
+        ..Default::default()
+    };
+    for d in lines {
+        s.calls_skipped += d.reused as usize;
+        match d.line.status {
+            CallStatus::Ok => s.calls_ok += 1,
+            CallStatus::Failed => s.calls_failed += 1,
+            CallStatus::NoSpeech => s.calls_no_speech += 1,
+        }
+        s.calls_with_warnings += (d.line.warnings > 0) as usize;
+        s.audio_seconds += d.line.duration_s;
+        s.failures.extend(d.failure);
+        s.calls.push(d.line);
+    }
+    s.calls_total -= s.duplicates.len();
+    s.audio_seconds = (s.audio_seconds * 1000.0).round() / 1000.0;
+    s.wall_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    let json = serde_json::to_vec_pretty(&s)?;
+    write_atomic(&opts.out.join("summary.json"), &json)
+        .with_context(|| format!("writing {}", opts.out.join("summary.json").display()))?;
+    Ok(s)
+}
 
-    let pb = ProgressBar::new(files.len() as u64);
-    pb.set_draw_target(if opts.progress {
+/// A file whose bytes (and switch call id) are those of another file of the batch.
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct Duplicate {
+    #[serde(serialize_with = "lossy")]
+    pub file: PathBuf,
+    #[serde(serialize_with = "lossy")]
+    pub same_as: PathBuf,
+    pub call_id: String,
+}
+
+fn lossy<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+struct Done {
+    line: CallLine,
+    reused: bool,
+    failure: Option<Failure>,
+    write_error: Option<String>,
+}
+
+impl Done {
+    fn write_error(k: &Keyed, e: String) -> Done {
+        Done {
+            line: CallLine {
+                call_id: k.id.clone(),
+                file: k.file.clone(),
+                status: CallStatus::Failed,
+                duration_s: 0.0,
+                warnings: 0,
+                result: String::new(),
+            },
+            reused: false,
+            failure: None,
+            write_error: Some(e),
+        }
+    }
+}
+
+/// One call: reuse or (re)inspect it, write its result atomically.
+fn inspect_one(
+    engine: &Engine,
+    opts: &BatchOptions,
+    calls_dir: &Path,
+    k: &Keyed,
+    counts: &StageCounts,
+) -> std::result::Result<(Done, CallRecord), String> {
+    let result = calls_dir.join(format!("{}.json", k.id));
+    let rel = format!("calls/{}.json", k.id);
+    let (prev, legacy) = if opts.force {
+        (None, None)
+    } else {
+        previous(calls_dir, k, engine)
+    };
+    let current = |p: &CallRecord| {
+        legacy.is_none()
+            && p.schema_version == SCHEMA_VERSION
+            && matches!(p.status, CallStatus::Ok | CallStatus::NoSpeech)
+            && p.call_id == k.id
+            && k.hashed.as_ref().is_ok_and(|(sha, _)| *sha == p.input.sha256)
+            && p.fingerprints == engine.fingerprints(engine.meta_for(&k.file))
+    };
+    if let Some(p) = prev.as_ref().filter(|p| current(p)) {
+        let rec = p.clone();
+        return Ok((
+            Done {
+                line: line(&rec, &rel),
+                reused: true,
+                failure: None,
+                write_error: None,
+            },
+            rec,
+        ));
+    }
+    let rec = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let hashed = k.hashed.as_ref().ok().cloned();
+        let mut r = process_call(engine, &k.file, &k.id, hashed.as_ref(), prev, counts);
+        if let Err(e) = &k.hashed {
+            r.status = CallStatus::Failed;
+            r.errors = vec![crate::record::Problem {
+                stage: "read".into(),
+                message: format!("cannot read file: {e}"),
+            }];
+        }
+        r
+    }))
+    .unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        let mut r = crate::pipeline::new_record(engine, &k.file, &k.id);
+        r.status = CallStatus::Failed;
+        r.errors.push(crate::record::Problem {
+            stage: "internal".into(),
+            message: format!("internal error: {msg}"),
+        });
+        r
+    });
+    let json = serde_json::to_vec_pretty(&rec).expect("record serialises");
+    write_atomic(&result, &json).map_err(|e| format!("{}: {e}", result.display()))?;
+    if let Some(old) = legacy {
+        let _ = std::fs::remove_file(old);
+    }
+    let failure = rec.errors.first().map(|e| Failure {
+        file: k.file.clone(),
+        call_id: k.id.clone(),
+        stage: e.stage.clone(),
+        message: e.message.clone(),
+    });
+    Ok((
+        Done {
+            line: line(&rec, &rel),
+            reused: false,
+            failure,
+            write_error: None,
+        },
+        rec,
+    ))
+}
+
+fn progress_bar(n: usize, show: bool) -> ProgressBar {
+    let pb = ProgressBar::new(n as u64);
+    pb.set_draw_target(if show {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()
@@ -238,94 +438,7 @@ pub fn run_batch(engine: &Engine, opts: &BatchOptions) -> Result<BatchSummary> {
         )
         .expect("valid template"),
     );
-    let write_errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .build()
-        .context("starting worker threads")?;
-    let lines: Vec<(CallLine, bool, Option<Failure>)> = pool.install(|| {
-        files
-            .par_iter()
-            .zip(ids.par_iter())
-            .map(|(file, id)| {
-                let result = calls_dir.join(format!("{id}.json"));
-                let rel = format!("calls/{id}.json");
-                if !opts.force {
-                    if let Some(rec) = reusable(engine, &result, file) {
-                        pb.inc(1);
-                        return (line(&rec, &rel), true, None);
-                    }
-                }
-                let rec = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    process_one(engine, file, id)
-                }))
-                .unwrap_or_else(|panic| {
-                    let msg = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    let mut r = crate::pipeline::new_record(engine, file, id);
-                    r.status = CallStatus::Failed;
-                    r.errors.push(crate::record::Problem {
-                        stage: "internal".into(),
-                        message: format!("internal error: {msg}"),
-                    });
-                    r
-                });
-                let json = serde_json::to_vec_pretty(&rec).expect("record serialises");
-                if let Err(e) = write_atomic(&result, &json) {
-                    write_errors
-                        .lock()
-                        .unwrap()
-                        .push(format!("{}: {e}", result.display()));
-                }
-                let failure = rec.errors.first().map(|e| Failure {
-                    file: file.clone(),
-                    call_id: id.clone(),
-                    stage: e.stage.clone(),
-                    message: e.message.clone(),
-                });
-                if let Some(f) = &failure {
-                    pb.suspend(|| {
-                        eprintln!("zhijian: {}: {}: {}", file.display(), f.stage, f.message)
-                    });
-                }
-                pb.inc(1);
-                (line(&rec, &rel), false, failure)
-            })
-            .collect()
-    });
-    pb.finish_and_clear();
-    let errs = write_errors.into_inner().unwrap();
-    if !errs.is_empty() {
-        anyhow::bail!("could not write results: {}", errs.join("; "));
-    }
-
-    let mut s = BatchSummary {
-        schema_version: SCHEMA_VERSION,
-        zhijian_version: env!("CARGO_PKG_VERSION").into(),
-        settings_hash: engine.settings_hash.clone(),
-        calls_total: files.len(),
-        ..Default::default()
-    };
-    for (l, skipped, failure) in lines {
-        s.calls_skipped += skipped as usize;
-        match l.status {
-            CallStatus::Ok => s.calls_ok += 1,
-            CallStatus::Failed => s.calls_failed += 1,
-        }
-        s.calls_with_warnings += (l.warnings > 0) as usize;
-        s.audio_seconds += l.duration_s;
-        s.failures.extend(failure);
-        s.calls.push(l);
-    }
-    s.audio_seconds = (s.audio_seconds * 1000.0).round() / 1000.0;
-    s.wall_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-    let json = serde_json::to_vec_pretty(&s)?;
-    write_atomic(&opts.out.join("summary.json"), &json)
-        .with_context(|| format!("writing {}", opts.out.join("summary.json").display()))?;
-    Ok(s)
+    pb
 }
 
 fn line(rec: &CallRecord, rel: &str) -> CallLine {

@@ -88,6 +88,33 @@ pub enum Command {
     /// Human input is kept apart from the automatic score and survives re-inspection; the final
     /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
+
+    /// Score the database's calls again with scorecards, from their stored records (no audio,
+    /// no speech model): try a new card on last month before adopting it.
+    ///
+    /// With --diff nothing is written: prints each call whose score or flags would change
+    /// (`call_id  before -> after  +added -removed`). Without it the new automatic scores are
+    /// stored; verdicts, manual scores and appeals are kept.
+    Rescore(RescoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    /// The database (e.g. OUT/zhijian.db, or the one shared with --db).
+    #[arg(long, default_value = "zhijian.db", value_name = "FILE")]
+    pub db: PathBuf,
+    /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
+    /// First call date (YYYY-MM-DD) to re-score; all calls when neither --from nor --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last call date (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only list the calls whose score or flags would change; write nothing.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,18 +5,22 @@
 //! [`pipeline`] runs one call, [`batch`] runs many, [`cli`] is the command line.
 
 pub mod acoustic;
+pub mod atomic;
 pub mod asr;
 pub mod audio;
 pub mod batch;
 pub mod classify;
 pub mod cli;
+pub mod identity;
 pub mod meta;
 pub mod pipeline;
 pub mod record;
 pub mod report;
+pub mod rescore;
 pub mod rules;
 pub mod store;
 pub mod text;
+pub mod time;
 
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -78,6 +82,10 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Import(a) => report::cli::import_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Rescore(a) => {
+            rescore::rescore_cmd(&a, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -89,6 +97,9 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
+    for p in meta.iter().flat_map(|m| m.problems()) {
+        eprintln!("zhijian: warning: {p}");
+    }
     let settings = pipeline::Settings {
         agent_channel: a.agent_channel,
         findings: acoustic::FindingsConfig {
@@ -110,7 +121,7 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
     }
     let cards = rules::ScorecardSet::load(&a.rules)
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
-    let fingerprint = pipeline::tree_hash(&a.rules)
+    let fingerprint = pipeline::rules_fingerprint(&a.rules)
         .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
     let mut engine = pipeline::Engine::new(settings, meta).with_scorecards(cards, &fingerprint);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -138,8 +149,8 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
                     dir.display()
                 )
             })?;
-            let hash =
-                pipeline::tree_hash(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            let hash = pipeline::classifier_fingerprint(&dir)
+                .with_context(|| format!("reading {}", dir.display()))?;
             engine = engine.with_classifier(c, &hash);
         }
     }
@@ -156,24 +167,26 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         progress: !a.no_progress,
     };
     let report_opts = a.queue.options()?;
-    let s = batch::run_batch(&engine, &opts)?;
     let mut unreadable = 0;
-    if !a.no_report {
-        // Reports cover the whole output folder, including calls reused from earlier runs.
-        let (_, bad) = report::cli::after_inspect(
-            &a.out,
-            a.db.as_deref(),
-            &report_opts,
-            &mut std::io::stderr().lock(),
-        )?;
-        unreadable = bad;
-    }
+    let s = if a.no_report {
+        batch::run_batch(&engine, &opts)?
+    } else {
+        // Each call goes to the database and its page as soon as it is done; the batch pages
+        // (covering the whole output folder) are written at the end.
+        let mut stderr = std::io::stderr();
+        let mut sink =
+            report::cli::InspectSink::open(&a.out, a.db.as_deref(), &report_opts, &mut stderr)?;
+        let s = batch::run_batch_into(&engine, &opts, Some(&mut sink))?;
+        unreadable = sink.unreadable;
+        s
+    };
     eprintln!(
-        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; open {} (results: {})",
+        "zhijian: {} calls ({} inspected, {} reused, {} failed, {} without speech), {:.1} min of audio in {:.1} s; open {} (results: {})",
         s.calls_total,
         s.calls_total - s.calls_skipped,
         s.calls_skipped,
         s.calls_failed,
+        s.calls_no_speech,
         s.audio_seconds / 60.0,
         s.wall_seconds,
         a.out.join("index.html").display(),

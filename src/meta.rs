@@ -21,12 +21,24 @@ pub enum MetaError {
     NoKey { path: String, header: String },
 }
 
-/// Metadata rows indexed for lookup by file.
+/// Metadata rows indexed for lookup by file, in O(1) per file (a hash lookup per folder level
+/// of the path). Precedence, first match wins:
+/// 1. a `file` value equal to the path as given, or to its last folders and name (the longest
+///    such suffix: `day2/0001.wav` beats `0001.wav`);
+/// 2. a `file` value equal to the file name, when exactly one row has that name;
+/// 3. a `call_id` equal to the file stem, when exactly one row has that id.
+///
+/// Rows that repeat a `file` value (the first is kept) and names or ids shared by several rows
+/// (not used for matching by name/id) are listed in [`MetaTable::problems`] with file:line.
 #[derive(Debug, Default)]
 pub struct MetaTable {
-    by_path: HashMap<String, CallMeta>,
-    by_name: HashMap<String, CallMeta>,
-    by_stem: HashMap<String, CallMeta>,
+    rows: Vec<CallMeta>,
+    by_path: HashMap<String, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+    by_id: HashMap<String, Vec<usize>>,
+    lines: Vec<u64>,
+    source: String,
+    problems: Vec<String>,
 }
 
 impl MetaTable {
@@ -59,7 +71,10 @@ impl MetaTable {
                 header: header.join(","),
             });
         }
-        let mut t = MetaTable::default();
+        let mut t = MetaTable {
+            source: p.clone(),
+            ..Default::default()
+        };
         for rec in rdr.records() {
             let rec = rec.map_err(|source| MetaError::Csv {
                 path: p.clone(),
@@ -106,48 +121,92 @@ impl MetaTable {
                     }
                 }
             }
-            t.insert(m);
+            t.insert(m, line);
         }
+        t.find_ambiguities();
         Ok(t)
     }
 
-    fn insert(&mut self, m: CallMeta) {
-        if let Some(f) = &m.file {
-            let norm = f.replace('\\', "/");
-            let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
-            self.by_path.insert(norm.clone(), m.clone());
-            self.by_name.insert(name, m.clone());
-        }
-        if let Some(id) = &m.call_id {
-            self.by_stem.entry(id.clone()).or_insert(m);
-        }
+    /// Duplicate and ambiguous rows, each as `file:line: message`.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
     }
 
-    /// The row for `path`: by exact relative path, path suffix, file name, or a call id equal to
-    /// the file stem.
+    fn find_ambiguities(&mut self) {
+        let at = |rows: &[usize], lines: &[u64], src: &str| {
+            rows.iter()
+                .map(|&i| format!("{src}:{}", lines[i]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut found = Vec::new();
+        for (kind, map) in [("file name", &self.by_name), ("call id", &self.by_id)] {
+            for (k, rows) in map.iter().filter(|(_, r)| r.len() > 1) {
+                found.push((
+                    self.lines[rows[0]],
+                    format!(
+                        "{}: {kind} `{k}` is on {} rows ({}): files are matched to them only by path",
+                        at(&rows[..1], &self.lines, &self.source),
+                        rows.len(),
+                        at(rows, &self.lines, &self.source)
+                    ),
+                ));
+            }
+        }
+        found.sort();
+        self.problems.extend(found.into_iter().map(|(_, m)| m));
+    }
+
+    fn insert(&mut self, m: CallMeta, line: u64) {
+        let i = self.rows.len();
+        if let Some(f) = &m.file {
+            let norm = f.replace('\\', "/");
+            let norm = norm.trim_start_matches("./").to_string();
+            let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
+            if let Some(&first) = self.by_path.get(&norm) {
+                self.problems.push(format!(
+                    "{}:{line}: duplicate row for file `{f}` (first at line {}); ignored",
+                    self.source, self.lines[first]
+                ));
+                return;
+            }
+            self.by_path.insert(norm, i);
+            self.by_name.entry(name).or_default().push(i);
+        }
+        if let Some(id) = &m.call_id {
+            self.by_id.entry(id.clone()).or_default().push(i);
+        }
+        self.rows.push(m);
+        self.lines.push(line);
+    }
+
+    /// The row for `path` (see the precedence on [`MetaTable`]).
     pub fn lookup(&self, path: &Path) -> Option<&CallMeta> {
         let s = path.to_string_lossy().replace('\\', "/");
-        if let Some(m) = self.by_path.get(&s) {
-            return Some(m);
-        }
-        if let Some(m) = self
-            .by_path
-            .iter()
-            .find(|(k, _)| s.ends_with(&format!("/{k}")))
-            .map(|(_, m)| m)
-        {
-            return Some(m);
+        // The whole path, then ever shorter suffixes at folder boundaries: longest first.
+        let mut rest = s.as_str();
+        loop {
+            if let Some(&i) = self.by_path.get(rest) {
+                return Some(&self.rows[i]);
+            }
+            match rest.find('/') {
+                Some(k) => rest = &rest[k + 1..],
+                None => break,
+            }
         }
         let name = path.file_name()?.to_string_lossy();
-        if let Some(m) = self.by_name.get(name.as_ref()) {
-            return Some(m);
+        if let Some([i]) = self.by_name.get(name.as_ref()).map(Vec::as_slice) {
+            return Some(&self.rows[*i]);
         }
         let stem = path.file_stem()?.to_string_lossy();
-        self.by_stem.get(stem.as_ref())
+        match self.by_id.get(stem.as_ref()).map(Vec::as_slice) {
+            Some([i]) => Some(&self.rows[*i]),
+            _ => None,
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.by_name.len().max(self.by_stem.len())
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -242,5 +301,37 @@ mod tests {
         );
         let e = table("agent,queue\nx,y\n").unwrap_err().to_string();
         assert!(e.contains("no `file` or `call_id` column"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_and_ambiguous_rows_are_reported_with_lines() {
+        let t = table(
+            "call_id,file,agent_id\n\
+             C1,day1/0001.wav,A1\n\
+             C2,day2/0001.wav,A2\n\
+             C3,day1/0001.wav,A3\n",
+        )
+        .unwrap();
+        // The longest path suffix decides; the name alone is ambiguous.
+        assert_eq!(
+            t.lookup(Path::new("/mnt/day2/0001.wav")).unwrap().agent_id.as_deref(),
+            Some("A2")
+        );
+        assert_eq!(
+            t.lookup(Path::new("/mnt/day1/0001.wav")).unwrap().agent_id.as_deref(),
+            Some("A1")
+        );
+        assert!(t.lookup(Path::new("/mnt/other/0001.wav")).is_none());
+        let p = t.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].ends_with("calls.csv:4: duplicate row for file `day1/0001.wav` (first at line 2); ignored"),
+            "{p:?}"
+        );
+        assert!(
+            p[1].contains("calls.csv:2: file name `0001.wav` is on 2 rows (")
+                && p[1].contains("calls.csv:3"),
+            "{p:?}"
+        );
     }
 }

@@ -6,7 +6,9 @@ use crate::acoustic::{self, FindingsConfig, VadConfig};
 use crate::asr::{Asr, AsrWorker};
 use crate::audio::{self, DecodeOptions, TARGET_RATE};
 use crate::meta::MetaTable;
-use crate::record::{CallMeta, CallRecord, CallStatus, InputInfo, Problem, Role, SCHEMA_VERSION};
+use crate::record::{
+    CallMeta, CallRecord, CallStatus, Fingerprints, InputInfo, Problem, Role, SCHEMA_VERSION,
+};
 use crate::rules::ScorecardSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -73,7 +75,10 @@ impl Settings {
 /// Loaded once per run and shared read-only by all workers.
 pub struct Engine {
     pub settings: Settings,
+    /// Hash of everything configured (all stages, without per-call metadata), for the summary.
     pub settings_hash: String,
+    /// What each stage's fingerprint is made of, before per-call parts (see [`Fingerprints`]).
+    stage_inputs: StageInputs,
     pub meta: Option<MetaTable>,
     /// Scorecards; without them calls are analysed but not scored.
     pub scorecards: Option<ScorecardSet>,
@@ -110,10 +115,32 @@ impl AsrStage {
     }
 }
 
+/// Fingerprints of the configured stages, without the per-call parts.
+#[derive(Debug, Clone, Default)]
+struct StageInputs {
+    audio: String,
+    asr: String,
+    classifier: String,
+    cards: String,
+}
+
+fn h(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
 impl Engine {
     pub fn new(settings: Settings, meta: Option<MetaTable>) -> Engine {
         let settings_hash = settings.hash();
         Engine {
+            stage_inputs: StageInputs {
+                audio: settings_hash.clone(),
+                ..Default::default()
+            },
             settings,
             settings_hash,
             meta,
@@ -126,6 +153,7 @@ impl Engine {
     /// Classify every transcribed utterance. `fingerprint` identifies the encoder and heads
     /// (see [`tree_hash`]) so retrained heads re-classify on the next run.
     pub fn with_classifier(mut self, c: crate::classify::Classifier, fingerprint: &str) -> Engine {
+        self.stage_inputs.classifier = fingerprint.to_string();
         let mut h = Sha256::new();
         h.update(self.settings_hash.as_bytes());
         h.update(fingerprint.as_bytes());
@@ -137,10 +165,16 @@ impl Engine {
     /// Transcribe every call with `asr`. The model file's hash and the decoding options are
     /// part of the settings hash, so changing the model re-transcribes on the next run.
     pub fn with_asr(mut self, asr: Asr, model_hash: &str) -> Engine {
+        // Threads and GPU change speed, not text: they stay out of the fingerprint.
+        let mut opts = serde_json::to_value(asr.options()).expect("options serialise");
+        if let Some(o) = opts.as_object_mut() {
+            o.remove("threads");
+            o.remove("use_gpu");
+        }
+        self.stage_inputs.asr = h(&[model_hash, &opts.to_string()]);
         let mut h = Sha256::new();
         h.update(self.settings_hash.as_bytes());
-        h.update(model_hash.as_bytes());
-        h.update(serde_json::to_vec(asr.options()).expect("options serialise"));
+        h.update(self.stage_inputs.asr.as_bytes());
         self.settings_hash = hex::encode(&h.finalize()[..8]);
         self.asr = Some(AsrStage::new(asr));
         self
@@ -150,6 +184,7 @@ impl Engine {
     /// of the settings hash: editing a card re-scores on the next run instead of reusing stale
     /// results.
     pub fn with_scorecards(mut self, cards: ScorecardSet, fingerprint: &str) -> Engine {
+        self.stage_inputs.cards = fingerprint.to_string();
         let mut h = Sha256::new();
         h.update(self.settings_hash.as_bytes());
         h.update(fingerprint.as_bytes());
@@ -161,6 +196,61 @@ impl Engine {
     pub fn meta_for(&self, path: &Path) -> Option<&CallMeta> {
         self.meta.as_ref().and_then(|m| m.lookup(path))
     }
+
+    /// The stage fingerprints of a call with this metadata row, each chained on the one before.
+    pub fn fingerprints(&self, meta: Option<&CallMeta>) -> Fingerprints {
+        let si = &self.stage_inputs;
+        let channel = meta.and_then(|m| m.agent_channel.as_deref()).unwrap_or("");
+        let audio = h(&[&si.audio, channel]);
+        let transcript = h(&[&audio, &si.asr]);
+        let classify = h(&[&transcript, &si.classifier]);
+        let score = score_fingerprint(&classify, &si.cards, meta);
+        Fingerprints {
+            audio,
+            transcript,
+            classify,
+            score,
+        }
+    }
+}
+
+/// The scoring stage's fingerprint: the classification before it, the cards, the metadata row.
+pub fn score_fingerprint(classify: &str, cards: &str, meta: Option<&CallMeta>) -> String {
+    let row = serde_json::to_string(&meta).expect("metadata serialises");
+    h(&[classify, cards, &row])
+}
+
+/// The fingerprint of scorecards: a folder (cards and lexicons) or one card plus the
+/// `lexicons/` folder beside it, which it reads too.
+pub fn rules_fingerprint(path: &Path) -> std::io::Result<String> {
+    if path.is_dir() {
+        return tree_hash(path);
+    }
+    let card = tree_hash(path)?;
+    let lex = path.with_file_name("lexicons");
+    let lex = if lex.is_dir() {
+        tree_hash(&lex)?
+    } else {
+        String::new()
+    };
+    Ok(h(&[&card, &lex]))
+}
+
+/// The fingerprint of the classifier: its weights and configuration, not the `cache/` of
+/// embeddings that `train` and `eval classifier` write beside them.
+pub fn classifier_fingerprint(dir: &Path) -> std::io::Result<String> {
+    let mut parts = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n != "cache"))
+        .collect();
+    entries.sort();
+    for p in entries {
+        parts.push(p.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        parts.push(tree_hash(&p)?);
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Ok(h(&refs))
 }
 
 /// Hash of every file under `path` (names and bytes, in sorted order): the identity of a
@@ -211,17 +301,49 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// A fresh record for `path`, before any stage ran.
 pub fn new_record(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
+    let metadata = engine.meta_for(path).cloned();
+    let fingerprints = engine.fingerprints(metadata.as_ref());
     CallRecord {
         schema_version: SCHEMA_VERSION,
         zhijian_version: env!("CARGO_PKG_VERSION").to_string(),
         call_id: call_id.to_string(),
         input: InputInfo {
             path: path.to_path_buf(),
+            path_raw: crate::identity::raw_hex_if_not_utf8(path),
             ..Default::default()
         },
-        settings_hash: engine.settings_hash.clone(),
-        metadata: engine.meta_for(path).cloned(),
+        settings_hash: fingerprints.score.clone(),
+        fingerprints,
+        metadata,
         ..Default::default()
+    }
+}
+
+/// How many calls each stage actually ran on (reported in the batch summary: a re-score after
+/// a scorecard edit shows `asr: 0`).
+#[derive(Debug, Default)]
+pub struct StageCounts {
+    pub decode: std::sync::atomic::AtomicUsize,
+    pub asr: std::sync::atomic::AtomicUsize,
+    pub classify: std::sync::atomic::AtomicUsize,
+    pub score: std::sync::atomic::AtomicUsize,
+}
+
+impl StageCounts {
+    fn bump(c: &std::sync::atomic::AtomicUsize) {
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        [
+            ("decode", self.decode.load(Relaxed)),
+            ("asr", self.asr.load(Relaxed)),
+            ("classify", self.classify.load(Relaxed)),
+            ("score", self.score.load(Relaxed)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 }
 
@@ -243,9 +365,35 @@ fn warn(rec: &mut CallRecord, stage: &str, message: String) {
 /// Inspect one recording. Never panics on bad input and never returns early without a record:
 /// a failure is a record with `status: failed` naming the stage and cause.
 pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
-    let mut rec = new_record(engine, path, call_id);
+    process_call(engine, path, call_id, None, None, &StageCounts::default())
+}
+
+/// Inspect one recording, reusing what `prev` (the call's earlier result) computed with the
+/// same stage fingerprints: with only the scorecard or the metadata changed, nothing is decoded
+/// or transcribed again. Returns `prev` itself when every fingerprint matches.
+pub fn process_call(
+    engine: &Engine,
+    path: &Path,
+    call_id: &str,
+    hashed: Option<&(String, u64)>,
+    prev: Option<CallRecord>,
+    counts: &StageCounts,
+) -> CallRecord {
+    let fresh = new_record(engine, path, call_id);
+    let hashed = match hashed {
+        Some(h) => Ok(h.clone()),
+        None => file_sha256(path),
+    };
+    let same_file = |p: &CallRecord| hashed.as_ref().is_ok_and(|(sha, _)| *sha == p.input.sha256);
+    if let Some(prev) = prev.filter(|p| same_file(p) && reusable_stages(p, &fresh)) {
+        if prev.fingerprints == fresh.fingerprints && prev.call_id == call_id {
+            return prev;
+        }
+        return resume(engine, prev, fresh, counts);
+    }
+    let mut rec = fresh;
     let t = Instant::now();
-    match file_sha256(path) {
+    match hashed {
         Ok((sha, size)) => {
             rec.input.sha256 = sha;
             rec.input.size_bytes = size;
@@ -255,6 +403,7 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
             return rec;
         }
     }
+    StageCounts::bump(&counts.decode);
     let opts = DecodeOptions {
         max_duration_s: engine.settings.max_duration_s,
     };
@@ -271,100 +420,26 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
         warn(&mut rec, "decode", w.clone());
     }
     rec.timings_ms.insert("decode".into(), ms(t));
-
-    // Roles: stereo → agent/customer by channel; mono (or a stereo file whose channels carry the
-    // same signal) → one mixed track.
-    let mut channels = decoded.channels;
-    let meta_channel = rec.metadata.as_ref().and_then(|m| m.agent_channel.clone());
-    let agent_ch = match meta_channel.as_deref() {
-        Some(v) => AgentChannel::parse(v).unwrap_or_else(|| {
-            warn(
-                &mut rec,
-                "roles",
-                format!("metadata agent_channel `{v}` is not left/right; using --agent-channel"),
-            );
-            engine.settings.agent_channel
-        }),
-        None => engine.settings.agent_channel,
+    let Some(tracks) = acoustic_stage(engine, &mut rec, decoded) else {
+        return rec;
     };
-    if channels.len() == 2 && same_signal(&channels[0], &channels[1]) {
-        warn(
-            &mut rec,
-            "roles",
-            "both channels carry the same signal; analysed as mono".into(),
-        );
-        channels.truncate(1);
-    }
-    rec.mono = channels.len() == 1;
-    if rec.mono {
-        warn(
-            &mut rec,
-            "roles",
-            "mono recording: roles, overlaps, interruptions and response latency cannot be measured from the audio".into(),
-        );
-    }
-
-    let t = Instant::now();
-    let tracks = match audio::resample_to(channels, decoded.sample_rate, TARGET_RATE) {
-        Ok(t) => t,
-        Err(e) => {
-            fail(&mut rec, "resample", e.to_string());
-            return rec;
-        }
-    };
-    rec.timings_ms.insert("resample".into(), ms(t));
-
-    let t = Instant::now();
     let roles: Vec<(usize, Role, &[f32])> = if rec.mono {
-        vec![(0, Role::Mixed, &tracks[0][..])]
+        vec![(0, Role::Mixed, &tracks.1[0][..])]
     } else {
-        let a = agent_ch.index();
+        let a = tracks.0;
         vec![
-            (a, Role::Agent, &tracks[a][..]),
-            (1 - a, Role::Customer, &tracks[1 - a][..]),
+            (a, Role::Agent, &tracks.1[a][..]),
+            (1 - a, Role::Customer, &tracks.1[1 - a][..]),
         ]
     };
-    let (infos, segments) = acoustic::detect_tracks(&roles, &engine.settings.vad);
-    rec.timings_ms.insert("vad".into(), ms(t));
-    if segments.is_empty() {
-        warn(
-            &mut rec,
-            "vad",
-            "no speech detected: the recording is silent or only noise".into(),
-        );
-    } else {
-        for ci in infos
-            .iter()
-            .filter(|c| c.speech_s == 0.0 && c.role != Role::Mixed)
-        {
-            warn(
-                &mut rec,
-                "vad",
-                format!(
-                    "no speech on the {} channel ({})",
-                    ci.role.as_str(),
-                    side_name(ci.index)
-                ),
-            );
-        }
+    if rec.status == CallStatus::NoSpeech {
+        return rec;
     }
-    let (findings, mut metrics) =
-        acoustic::analyse(&segments, rec.duration_s, &engine.settings.findings);
-    if let Some(side) = rec.metadata.as_ref().and_then(|m| m.hangup_side) {
-        acoustic::apply_hangup_metadata(&mut metrics, side);
-    }
-    rec.channels = infos;
-    rec.segments = segments;
-    rec.findings = findings;
-    rec.metrics = metrics;
-
     if let Some(stage) = &engine.asr {
+        StageCounts::bump(&counts.asr);
         let t = Instant::now();
         match transcribe(stage, &roles, &rec.segments, rec.mono) {
-            Ok(utts) => {
-                rec.metrics.speech_rate_cpm = speech_rates(&utts);
-                rec.utterances = utts;
-            }
+            Ok(utts) => rec.utterances = utts,
             Err(e) => {
                 fail(&mut rec, "asr", e.to_string());
                 return rec;
@@ -374,24 +449,207 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
     }
     drop(roles);
     drop(tracks);
+    if !classify_stage(engine, &mut rec, counts) {
+        return rec;
+    }
+    derive_and_score(engine, &mut rec, counts);
+    rec
+}
 
+/// Whether `prev` (an earlier result of the same bytes) has the same decoded audio and
+/// transcript, so that only later stages need to run.
+fn reusable_stages(prev: &CallRecord, fresh: &CallRecord) -> bool {
+    prev.schema_version == SCHEMA_VERSION
+        && matches!(prev.status, CallStatus::Ok | CallStatus::NoSpeech)
+        && prev.fingerprints.transcript == fresh.fingerprints.transcript
+}
+
+/// Redo the stages after the transcript: classification when its fingerprint changed, then
+/// metrics that depend on metadata, then scoring.
+fn resume(
+    engine: &Engine,
+    prev: CallRecord,
+    fresh: CallRecord,
+    counts: &StageCounts,
+) -> CallRecord {
+    let reclassify = prev.fingerprints.classify != fresh.fingerprints.classify;
+    let mut rec = CallRecord {
+        call_id: fresh.call_id,
+        zhijian_version: fresh.zhijian_version,
+        input: InputInfo {
+            path: fresh.input.path,
+            path_raw: fresh.input.path_raw,
+            ..prev.input
+        },
+        settings_hash: fresh.settings_hash,
+        fingerprints: fresh.fingerprints,
+        metadata: fresh.metadata,
+        score: None,
+        ..prev
+    };
+    rec.warnings.retain(|w| !matches!(w.stage.as_str(), "hangup" | "score"));
+    rec.timings_ms.remove("score");
+    if rec.status == CallStatus::NoSpeech {
+        return rec;
+    }
+    if reclassify {
+        rec.timings_ms.remove("classify");
+        rec.classification = None;
+        for u in &mut rec.utterances {
+            u.scores.clear();
+        }
+        if !classify_stage(engine, &mut rec, counts) {
+            return rec;
+        }
+    }
+    derive_and_score(engine, &mut rec, counts);
+    rec
+}
+
+/// Roles, resampling, VAD and findings. Returns the agent's track index and the 16 kHz
+/// tracks for ASR, or None when the call stops here (failed).
+fn acoustic_stage(
+    engine: &Engine,
+    rec: &mut CallRecord,
+    decoded: audio::Decoded,
+) -> Option<(usize, Vec<Vec<f32>>)> {
+    // Roles: stereo → agent/customer by channel; mono (or a stereo file whose channels carry the
+    // same signal) → one mixed track.
+    let mut channels = decoded.channels;
+    let meta_channel = rec.metadata.as_ref().and_then(|m| m.agent_channel.clone());
+    let agent_ch = match meta_channel.as_deref() {
+        Some(v) => AgentChannel::parse(v).unwrap_or_else(|| {
+            warn(
+                rec,
+                "roles",
+                format!("metadata agent_channel `{v}` is not left/right; using --agent-channel"),
+            );
+            engine.settings.agent_channel
+        }),
+        None => engine.settings.agent_channel,
+    };
+    if channels.len() == 2 && same_signal(&channels[0], &channels[1]) {
+        warn(
+            rec,
+            "roles",
+            "both channels carry the same signal; analysed as mono".into(),
+        );
+        channels.truncate(1);
+    }
+    rec.mono = channels.len() == 1;
+    if rec.mono {
+        warn(
+            rec,
+            "roles",
+            "mono recording: roles, overlaps, interruptions and response latency cannot be measured from the audio".into(),
+        );
+    }
+
+    let t = Instant::now();
+    let tracks = match audio::resample_to(channels, decoded.sample_rate, TARGET_RATE) {
+        Ok(t) => t,
+        Err(e) => {
+            fail(rec, "resample", e.to_string());
+            return None;
+        }
+    };
+    rec.timings_ms.insert("resample".into(), ms(t));
+
+    let t = Instant::now();
+    let a = agent_ch.index();
+    let roles: Vec<(usize, Role, &[f32])> = if rec.mono {
+        vec![(0, Role::Mixed, &tracks[0][..])]
+    } else {
+        vec![
+            (a, Role::Agent, &tracks[a][..]),
+            (1 - a, Role::Customer, &tracks[1 - a][..]),
+        ]
+    };
+    let (infos, segments) = acoustic::detect_tracks(&roles, &engine.settings.vad);
+    rec.timings_ms.insert("vad".into(), ms(t));
+    if segments.is_empty() {
+        // Nothing to transcribe or score: a silent or noise-only recording is not a perfect
+        // call, it is no call.
+        rec.status = CallStatus::NoSpeech;
+        warn(
+            rec,
+            "vad",
+            "no speech detected: the recording is silent or only noise".into(),
+        );
+    } else {
+        for ci in infos
+            .iter()
+            .filter(|c| c.speech_s == 0.0 && c.role != Role::Mixed)
+        {
+            warn(
+                rec,
+                "vad",
+                format!(
+                    "no speech on the {} channel ({})",
+                    ci.role.as_str(),
+                    side_name(ci.index)
+                ),
+            );
+        }
+    }
+    rec.channels = infos;
+    rec.segments = segments;
+    derive_metrics(engine, rec);
+    Some((if rec.mono { 0 } else { a }, tracks))
+}
+
+/// Findings and metrics from the segments, the switch's hang-up record, and speech rates.
+/// Cheap and pure, so a re-score recomputes it (a metadata fix of `hangup_side` applies).
+fn derive_metrics(engine: &Engine, rec: &mut CallRecord) {
+    rec.warnings.retain(|w| w.stage != "hangup");
+    let (findings, mut metrics) =
+        acoustic::analyse(&rec.segments, rec.duration_s, &engine.settings.findings);
+    // A recording that ends early because it is damaged says nothing about who hung up.
+    let incomplete = rec.warnings.iter().any(|w| w.stage == "decode");
+    if incomplete && metrics.hangup.source == "inferred" {
+        metrics.hangup = crate::record::Hangup {
+            side: crate::record::Side::Unknown,
+            source: "unknown".into(),
+            reason: "录音不完整（截断或损坏），无法判断挂机方".into(),
+        };
+        warn(
+            rec,
+            "hangup",
+            "the recording is truncated or damaged: hang-up side not inferred from its end".into(),
+        );
+    }
+    if let Some(side) = rec.metadata.as_ref().and_then(|m| m.hangup_side) {
+        acoustic::apply_hangup_metadata(&mut metrics, side);
+    }
+    metrics.speech_rate_cpm = speech_rates(&rec.utterances);
+    rec.findings = findings;
+    rec.metrics = metrics;
+}
+
+/// Classifier scores per utterance and call features. False when the call failed here.
+fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -> bool {
     if let (Some(c), false) = (&engine.classifier, rec.utterances.is_empty()) {
+        StageCounts::bump(&counts.classify);
         let t = Instant::now();
         if let Err(e) = c.score_utterances(&mut rec.utterances) {
-            fail(&mut rec, "classify", e.to_string());
-            return rec;
+            fail(rec, "classify", e.to_string());
+            return false;
         }
         rec.classification = Some(crate::classify::call_features(&rec.utterances));
         rec.timings_ms.insert("classify".into(), ms(t));
     }
+    true
+}
 
+fn derive_and_score(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) {
+    derive_metrics(engine, rec);
     if let Some(cards) = &engine.scorecards {
+        StageCounts::bump(&counts.score);
         let t = Instant::now();
         let card = cards.select(rec.metadata.as_ref());
-        rec.score = Some(crate::rules::score(card, &rec));
+        rec.score = Some(crate::rules::score(card, rec));
         rec.timings_ms.insert("score".into(), ms(t));
     }
-    rec
 }
 
 /// Transcribe each track's speech, merge by time, and give every utterance its id and jieba

@@ -66,6 +66,19 @@ pub enum CallStatus {
     Ok,
     /// A stage failed; `errors` says which and why. Later stages did not run.
     Failed,
+    /// The recording holds no speech at all (silence, tone or noise): analysed but not scored,
+    /// listed apart in reports and left out of averages.
+    NoSpeech,
+}
+
+impl CallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Ok => "ok",
+            CallStatus::Failed => "failed",
+            CallStatus::NoSpeech => "no_speech",
+        }
+    }
 }
 
 /// A time span on the call's time line, in seconds from the start of the recording.
@@ -94,12 +107,16 @@ pub struct CallRecord {
     pub schema_version: u32,
     /// Version of zhijian that wrote the record.
     pub zhijian_version: String,
-    /// Stable id: the metadata call id, or derived from the file name.
+    /// The call's key (see [`crate::identity`]): a readable label (the switch's call id, else
+    /// the file stem) and a hash of the recording's content and the switch's call id, e.g.
+    /// `0001-3fa2b1c4d5e6`. Unique across batches; the result file is `calls/<call_id>.json`.
     pub call_id: String,
     pub input: InputInfo,
-    /// Hash of the settings that affect results; with `input.sha256` it decides whether a rerun
-    /// can skip this call.
+    /// Hash of everything that affects the result (equal to `fingerprints.score`).
     pub settings_hash: String,
+    /// Per-stage fingerprints: a rerun redoes only the stages whose inputs changed.
+    #[serde(default, skip_serializing_if = "Fingerprints::is_empty")]
+    pub fingerprints: Fingerprints,
     pub status: CallStatus,
     /// Length of the recording in seconds (0 when decoding failed).
     pub duration_s: f64,
@@ -135,15 +152,59 @@ pub struct CallRecord {
     pub timings_ms: BTreeMap<String, f64>,
 }
 
+/// Fingerprints of the inputs of each stage, each chained on the one before it: a change
+/// upstream invalidates everything after it (README "Fingerprints").
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Fingerprints {
+    /// Decoder + VAD + findings settings and the per-file agent channel.
+    pub audio: String,
+    /// `audio` + speech model file hash + decoding options that change text (not threads/GPU).
+    pub transcript: String,
+    /// `transcript` + classifier weights (encoder and heads, not the evaluation cache).
+    pub classify: String,
+    /// `classify` + scorecards and lexicons + the metadata row.
+    pub score: String,
+}
+
+impl Fingerprints {
+    pub fn is_empty(&self) -> bool {
+        self.audio.is_empty()
+    }
+}
+
 /// What was read from disk.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct InputInfo {
+    /// The file as given (written as UTF-8, lossily when the name is not; `path_raw` then keeps
+    /// the exact bytes).
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
+    /// Hex of the path's raw bytes, present only when they are not valid UTF-8 (e.g. GBK file
+    /// names copied from Windows shares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_raw: Option<String>,
     pub size_bytes: u64,
     /// SHA-256 of the file's bytes (hex).
     pub sha256: String,
     /// Absent when the file could not be probed.
     pub format: Option<AudioFormat>,
+}
+
+fn lossy_path<S: serde::Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+impl InputInfo {
+    /// The path as given: the raw bytes when the name was not UTF-8.
+    pub fn raw_path(&self) -> PathBuf {
+        #[cfg(unix)]
+        if let Some(bytes) = self.path_raw.as_deref().and_then(|h| hex::decode(h).ok()) {
+            use std::os::unix::ffi::OsStringExt;
+            return PathBuf::from(std::ffi::OsString::from_vec(bytes));
+        }
+        self.path.clone()
+    }
 }
 
 /// The container and codec as decoded.

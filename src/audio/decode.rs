@@ -43,6 +43,16 @@ impl Decoded {
     }
 }
 
+fn check_rate(rate: u32) -> Result<(), AudioError> {
+    if rate < 8000 {
+        Err(AudioError::RateTooLow(rate))
+    } else if rate > super::MAX_RATE {
+        Err(AudioError::RateTooHigh(rate))
+    } else {
+        Ok(())
+    }
+}
+
 /// Decode `path` fully. Returns an error for anything that leaves no trustworthy audio.
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioError> {
     let file = File::open(path)?;
@@ -92,6 +102,15 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioEr
         .get_audio_decoder(params.codec)
         .map(|d| d.codec.info.short_name.to_string())
         .ok_or_else(|| AudioError::UnsupportedCodec(format!("{:?}", params.codec)))?;
+    // Plausibility of the header before the decoder allocates anything from it.
+    if let Some(rate) = params.sample_rate {
+        check_rate(rate)?;
+    }
+    if let Some(n) = params.channels.as_ref().map(|c| c.count()) {
+        if n == 0 || n > 2 {
+            return Err(AudioError::Channels(n));
+        }
+    }
     if let (Some(rate), Some(frames)) = (params.sample_rate, track.num_frames) {
         let secs = frames as f64 / rate as f64;
         if secs > opts.max_duration_s {
@@ -99,11 +118,6 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioEr
                 secs,
                 limit: opts.max_duration_s,
             });
-        }
-    }
-    if let Some(rate) = params.sample_rate {
-        if rate < 8000 {
-            return Err(AudioError::RateTooLow(rate));
         }
     }
     let mut decoder = registry
@@ -149,9 +163,7 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioEr
                         return Err(AudioError::Channels(n));
                     }
                     rate = spec.rate();
-                    if rate < 8000 {
-                        return Err(AudioError::RateTooLow(rate));
-                    }
+                    check_rate(rate)?;
                     channels = vec![Vec::new(); n];
                 }
                 if n != channels.len() {

@@ -16,6 +16,10 @@ use thiserror::Error;
 /// Sample rate of the analysed signal.
 pub const TARGET_RATE: u32 = 16_000;
 
+/// Highest sample rate accepted. A header claiming more is damage, refused before anything is
+/// allocated for it (a 2^31 Hz header would make the resampler ask for gigabytes).
+pub const MAX_RATE: u32 = 384_000;
+
 /// Why a recording could not be decoded. Messages are lowercase and name the cause; the batch
 /// prefixes them with the file name.
 #[derive(Debug, Error)]
@@ -37,6 +41,8 @@ pub enum AudioError {
     ZeroLength,
     #[error("sample rate {0} Hz is too low for speech analysis (need at least 8000 Hz)")]
     RateTooLow(u32),
+    #[error("implausible header: sample rate {0} Hz (recordings are 8000 to 384000 Hz)")]
+    RateTooHigh(u32),
     #[error("unsupported channel count {0} (need 1 or 2)")]
     Channels(usize),
     #[error("recording is {secs:.0} s long, over the limit of {limit:.0} s (--max-duration)")]

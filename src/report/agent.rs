@@ -332,10 +332,10 @@ pub fn write(report: &AgentReport, out: &Path) -> io::Result<Vec<PathBuf>> {
         out.join("agents.csv"),
         out.join("agents.json"),
     ];
-    crate::batch::write_atomic(&paths[0], html(report).as_bytes())?;
-    crate::batch::write_atomic(&paths[1], csv(report)?.as_bytes())?;
+    crate::atomic::write_atomic(&paths[0], html(report).as_bytes())?;
+    crate::atomic::write_atomic(&paths[1], csv(report)?.as_bytes())?;
     let json = serde_json::to_vec_pretty(report).map_err(io::Error::other)?;
-    crate::batch::write_atomic(&paths[2], &json)?;
+    crate::atomic::write_atomic(&paths[2], &json)?;
     Ok(paths)
 }
 

@@ -28,8 +28,8 @@ pub fn write_all(
     let by_id: HashMap<&str, &CallSummary> =
         calls.iter().map(|c| (c.call_id.as_str(), c)).collect();
     let queues = queue_figures(calls, q);
-    crate::batch::write_atomic(&out.join("calls.csv"), calls_csv(calls, q)?.as_bytes())?;
-    crate::batch::write_atomic(
+    crate::atomic::write_atomic(&out.join("calls.csv"), calls_csv(calls, q)?.as_bytes())?;
+    crate::atomic::write_atomic(
         &out.join("review_queue.csv"),
         queue_csv(q, &by_id)?.as_bytes(),
     )?;
@@ -39,10 +39,10 @@ pub fn write_all(
         samples: &q.samples,
     })
     .map_err(io::Error::other)?;
-    crate::batch::write_atomic(&out.join("review_queue.json"), &json)?;
-    crate::batch::write_atomic(&out.join("queues.csv"), queues_csv(&queues)?.as_bytes())?;
+    crate::atomic::write_atomic(&out.join("review_queue.json"), &json)?;
+    crate::atomic::write_atomic(&out.join("queues.csv"), queues_csv(&queues)?.as_bytes())?;
     let page = index_html(calls, q, &queues, &by_id, opts);
-    crate::batch::write_atomic(&out.join("index.html"), page.as_bytes())
+    crate::atomic::write_atomic(&out.join("index.html"), page.as_bytes())
 }
 
 #[derive(Serialize)]
@@ -89,7 +89,10 @@ fn queue_figures(calls: &[CallSummary], q: &ReviewQueue) -> Vec<QueueFigures> {
             QueueFigures {
                 queue,
                 calls: cs.len(),
-                failed: cs.len() - ok.len(),
+                failed: cs
+                    .iter()
+                    .filter(|c| c.status == CallStatus::Failed)
+                    .count(),
                 scored: pcts.len(),
                 mean_pct: (!pcts.is_empty()).then(|| pcts.iter().sum::<f64>() / pcts.len() as f64),
                 fatal_calls: ok.iter().filter(|c| c.fatal.is_some()).count(),
@@ -703,6 +706,31 @@ fn index_html(
                 esc(&c.call_id),
                 esc(&c.file),
                 esc(c.error.as_deref().unwrap_or(""))
+            );
+        }
+        o.push_str("</table>");
+    }
+
+    // ---- Recordings without speech: not scored, not in any average.
+    let silent: Vec<&CallSummary> = calls
+        .iter()
+        .filter(|c| c.status == CallStatus::NoSpeech)
+        .collect();
+    if !silent.is_empty() {
+        let _ = write!(
+            o,
+            "<h2 id="no-speech">无语音的录音（{}，未评分，不计入平均分）</h2>",
+            silent.len()
+        );
+        o.push_str("<table id="no-speech-table"><tr><th>通话</th><th>文件</th><th>时长</th></tr>");
+        for c in silent.iter().take(opts.html_row_limit) {
+            let _ = write!(
+                o,
+                "<tr><td><a href=\"{}\">{}</a></td><td class=\"small\">{}</td><td>{}</td></tr>",
+                esc(&page_link(&c.call_id, None)),
+                esc(&c.call_id),
+                esc(&c.file),
+                duration_zh(c.duration_s)
             );
         }
         o.push_str("</table>");

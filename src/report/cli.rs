@@ -168,9 +168,11 @@ pub fn import_dir(
                 continue;
             }
         };
-        store
+        let up = store
             .upsert_call(&rec)
             .with_context(|| format!("storing {}", f.display()))?;
+        let mut rec = rec;
+        rec.call_id = up.call_id;
         if let Some(b) = batch.as_mut() {
             write_call_page(&rec, dir)
                 .with_context(|| format!("writing the page of {}", rec.call_id))?;
@@ -197,4 +199,79 @@ pub fn after_inspect(
     let path = db.map_or_else(|| out.join("zhijian.db"), Path::to_path_buf);
     let mut store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
     import_dir(out, &mut store, Some(opts), err)
+}
+
+/// What `inspect` streams its calls into: the database and each call's page, one call at a
+/// time as the batch finishes it (from the batch's single writer thread). At the end, results
+/// in the folder from earlier runs are stored too, unreadable or foreign files are reported
+/// (never fatal), and the batch pages are written.
+pub struct InspectSink<'a> {
+    store: Store,
+    html: super::HtmlDir,
+    out: PathBuf,
+    seen: std::collections::HashSet<String>,
+    err: &'a mut dyn Write,
+    /// Calls stored, and result files that could not be read.
+    pub calls: usize,
+    pub unreadable: usize,
+}
+
+impl<'a> InspectSink<'a> {
+    pub fn open(
+        out: &Path,
+        db: Option<&Path>,
+        opts: &ReportOptions,
+        err: &'a mut dyn Write,
+    ) -> Result<InspectSink<'a>> {
+        let path = db.map_or_else(|| out.join("zhijian.db"), Path::to_path_buf);
+        let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(InspectSink {
+            store,
+            html: super::HtmlDir::new(out, opts.clone()),
+            out: out.to_path_buf(),
+            seen: Default::default(),
+            err,
+            calls: 0,
+            unreadable: 0,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn put(&mut self, rec: crate::record::CallRecord) -> Result<()> {
+        self.seen.insert(rec.call_id.clone());
+        let up = self.store.upsert_call(&rec)?;
+        let mut rec = rec;
+        rec.call_id = up.call_id;
+        super::ReportSink::call_done(&mut self.html, &rec)?;
+        self.calls += 1;
+        Ok(())
+    }
+}
+
+impl super::ReportSink for InspectSink<'_> {
+    fn call_done(&mut self, rec: &crate::record::CallRecord) -> Result<()> {
+        self.put(rec.clone())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let files = super::result_files(&self.out)
+            .with_context(|| format!("reading {}", self.out.join("calls").display()))?;
+        for f in files {
+            let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned());
+            if stem.is_some_and(|s| self.seen.contains(&s)) {
+                continue;
+            }
+            match read_record(&f) {
+                Ok(rec) => self.put(rec)?,
+                Err(e) => {
+                    writeln!(self.err, "zhijian: {e:#}")?;
+                    self.unreadable += 1;
+                }
+            }
+        }
+        super::ReportSink::finish(&mut self.html)
+    }
 }

@@ -17,7 +17,8 @@ pub mod html;
 pub mod queue;
 pub mod sample;
 pub mod summary;
-pub mod time;
+/// Dates and times (moved below the store; re-exported so `report::time` paths keep working).
+pub use crate::time;
 mod timeline;
 pub mod types;
 
@@ -95,7 +96,7 @@ pub fn write_call_page(rec: &CallRecord, out_dir: &Path) -> io::Result<PathBuf> 
     std::fs::create_dir_all(&dir)?;
     let page = call_page::render(rec, &dir);
     let path = dir.join(format!("{}.html", rec.call_id));
-    crate::batch::write_atomic(&path, page.as_bytes())?;
+    crate::atomic::write_atomic(&path, page.as_bytes())?;
     Ok(path)
 }
 
@@ -213,7 +214,32 @@ pub struct RebuildStats {
 pub fn read_record(path: &Path) -> anyhow::Result<CallRecord> {
     use anyhow::Context;
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
+    let rec: CallRecord =
+        serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+    // Every field has a default, so any JSON object parses: a foreign file in the folder must
+    // be reported, not stored as an empty call.
+    if rec.schema_version == 0 || rec.call_id.trim().is_empty() {
+        anyhow::bail!(
+            "{}: not a zhijian call result (no schema_version or call_id)",
+            path.display()
+        );
+    }
+    Ok(rec)
+}
+
+/// The result files of an output folder (`calls/*.json`, hidden temp files left out), sorted.
+pub fn result_files(out_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out_dir.join("calls"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Where finished calls go, as a batch produces them (ripgrep's `Sink` idea): the batch calls
@@ -222,6 +248,17 @@ pub fn read_record(path: &Path) -> anyhow::Result<CallRecord> {
 pub trait ReportSink {
     fn call_done(&mut self, rec: &CallRecord) -> anyhow::Result<()>;
     fn finish(&mut self) -> anyhow::Result<()>;
+}
+
+/// Streams calls into the store as a batch finishes them.
+impl ReportSink for crate::store::Store {
+    fn call_done(&mut self, rec: &CallRecord) -> anyhow::Result<()> {
+        self.upsert_call(rec)?;
+        Ok(())
+    }
+    fn finish(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes each call's page as it is done, and the batch pages at the end.

@@ -237,7 +237,7 @@ impl CallSummary {
 
 /// Earliest start among evidence spans.
 pub fn first_at(ev: &[crate::rules::Evidence]) -> Option<f64> {
-    ev.iter().map(|e| e.start).min_by(|a, b| a.total_cmp(b))
+    crate::rules::first_at(ev)
 }
 
 /// The customer utterance where any of `labels` of `head` peaks, if it reaches `threshold`.

@@ -19,7 +19,10 @@ pub use card::{Base, Category, Effect, Item, MatchRule, Scorecard, Severity};
 pub use checks::{Condition, Evidence, Outcome, Verdict};
 pub use lexicon::Lexicons;
 pub use load::check_files;
-pub use score::{score, CategoryScore, ItemHit, ReviewItem, ReviewReason, ScoreResult};
+pub use score::{
+    first_at, score, settle, CategoryScore, ItemHit, Line, ReviewItem, ReviewReason, ScoreResult,
+    Settled,
+};
 pub use set::ScorecardSet;
 
 use std::fmt;

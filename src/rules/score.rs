@@ -41,6 +41,9 @@ pub struct ScoreResult {
 pub struct CategoryScore {
     pub name: String,
     pub max: f64,
+    /// What the category starts from (absent in results written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
     pub score: f64,
     /// Sum of the deductions and additions of the category's hits (before the floor and cap).
     pub deducted: f64,
@@ -59,6 +62,10 @@ pub struct ItemHit {
     pub occurrences: usize,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fatal: bool,
+    /// Graded group (levels of one problem): of the applied hits of a group, only the largest
+    /// counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Graded item outranked by a larger hit of the same group: listed, not applied.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub superseded: bool,
@@ -84,10 +91,17 @@ pub struct ReviewItem {
     pub points: f64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fatal: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub reason: ReviewReason,
     /// What a reviewer should know: "needs review", or why it could not be decided.
     pub note: String,
     pub evidence: Vec<Evidence>,
+}
+
+/// Where a line's evidence starts (seconds), for "jump to" links.
+pub fn first_at(ev: &[Evidence]) -> Option<f64> {
+    ev.iter().map(|e| e.start).min_by(|a, b| a.total_cmp(b))
 }
 
 /// Round to 2 decimals so that 0.1 + 0.2 shows as 0.3 in reports.
@@ -102,7 +116,6 @@ pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
     let mut categories = Vec::new();
     let mut hits: Vec<ItemHit> = Vec::new();
     let mut review = Vec::new();
-    let mut fatal: Vec<String> = Vec::new();
 
     for cat in &card.categories {
         let mut cat_hits: Vec<ItemHit> = Vec::new();
@@ -152,9 +165,6 @@ pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
                     } else {
                         (item.points * o.occurrences as f64).min(item.cap.unwrap_or(cat.max))
                     };
-                    if item.fatal {
-                        fatal.push(format!("{}（{}）", item.name, item.id));
-                    }
                     cat_hits.push(ItemHit {
                         id: item.id.clone(),
                         name: item.name.clone(),
@@ -164,39 +174,35 @@ pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
                         points: r2(points),
                         occurrences: o.occurrences,
                         fatal: item.fatal,
+                        group: item.group.clone(),
                         superseded: false,
                         evidence: o.evidence,
                     });
                 }
             }
         }
-        supersede_graded(&cat.items, &mut cat_hits);
-        let applied = cat_hits.iter().filter(|h| !h.superseded);
-        let (mut deducted, mut added) = (0.0, 0.0);
-        for h in applied {
-            match h.effect {
-                Effect::Deduct => deducted += h.points,
-                Effect::Add => added += h.points,
-            }
-        }
-        let start = if cat.base == Base::Full { cat.max } else { 0.0 };
-        let s = (start - deducted + added).clamp(0.0, cat.max);
         categories.push(CategoryScore {
             name: cat.name.clone(),
             max: cat.max,
-            score: r2(s),
-            deducted: r2(deducted),
-            added: r2(added),
+            base: Some(cat.base),
+            score: 0.0,
+            deducted: 0.0,
+            added: 0.0,
         });
         hits.extend(cat_hits);
     }
 
-    let subtotal = r2(categories
-        .iter()
-        .map(|c| c.score)
-        .sum::<f64>()
-        .min(card.total));
-    let fatal = (!fatal.is_empty()).then(|| format!("致命错误：{}", fatal.join("、")));
+    let lines: Vec<Line> = hits.iter().map(Line::of_hit).collect();
+    let settled = settle(&categories, card.total, &lines);
+    for (h, s) in hits.iter_mut().zip(&settled.superseded) {
+        h.superseded = *s;
+    }
+    for (c, s) in categories.iter_mut().zip(&settled.categories) {
+        (c.score, c.deducted, c.added) = *s;
+    }
+    let subtotal = settled.subtotal;
+    let fatal = (!settled.fatal.is_empty())
+        .then(|| format!("致命错误：{}", settled.fatal.join("、")));
     let at_stake = review
         .iter()
         .filter(|r: &&ReviewItem| r.effect == Effect::Deduct)
@@ -206,7 +212,7 @@ pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
     ScoreResult {
         card: card.name.clone(),
         card_file: card.path.as_ref().map(|p| p.display().to_string()),
-        total: if fatal.is_some() { 0.0 } else { subtotal },
+        total: settled.total,
         max_total: card.total,
         subtotal,
         fatal,
@@ -214,6 +220,129 @@ pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
         hits,
         review,
         review_points_at_stake: r2(at_stake),
+    }
+}
+
+/// One line that counts towards its category: an automatic hit, or a review item a human
+/// scored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub group: Option<String>,
+    pub effect: Effect,
+    pub points: f64,
+    pub fatal: bool,
+}
+
+impl Line {
+    pub fn of_hit(h: &ItemHit) -> Line {
+        Line {
+            id: h.id.clone(),
+            name: h.name.clone(),
+            category: h.category.clone(),
+            group: h.group.clone(),
+            effect: h.effect,
+            points: h.points,
+            fatal: h.fatal,
+        }
+    }
+    /// A review item scored by a human with `points`.
+    pub fn of_review(r: &ReviewItem, points: f64) -> Line {
+        Line {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            category: r.category.clone(),
+            group: r.group.clone(),
+            effect: r.effect,
+            points,
+            fatal: r.fatal,
+        }
+    }
+}
+
+/// The score of a set of lines: per category (score, deducted, added), the subtotal, the total
+/// after fatal items, the fatal items (`名称（id）`) and which lines a larger graded level
+/// outranks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settled {
+    pub categories: Vec<(f64, f64, f64)>,
+    pub subtotal: f64,
+    pub total: f64,
+    pub fatal: Vec<String>,
+    pub superseded: Vec<bool>,
+}
+
+/// The one place where lines become a score: graded levels (the largest applied level of a
+/// group counts), category base, floor and cap (扣完为止), the card total, fatal items. Used for
+/// the automatic score and, with human input, for the final score (`store::review`).
+pub fn settle(categories: &[CategoryScore], card_total: f64, lines: &[Line]) -> Settled {
+    let superseded = supersede_graded(lines);
+    let mut cats = Vec::with_capacity(categories.len());
+    for c in categories {
+        let (mut deducted, mut added) = (0.0, 0.0);
+        for (l, _) in lines
+            .iter()
+            .zip(&superseded)
+            .filter(|(l, s)| !**s && l.category == c.name)
+        {
+            match l.effect {
+                Effect::Deduct => deducted += l.points,
+                Effect::Add => added += l.points,
+            }
+        }
+        let start = c.start(lines.iter().filter(|l| l.category == c.name));
+        let s = (start - deducted + added).clamp(0.0, c.max);
+        cats.push((r2(s), r2(deducted), r2(added)));
+    }
+    let subtotal = r2(cats.iter().map(|c| c.0).sum::<f64>().min(card_total));
+    let fatal: Vec<String> = lines
+        .iter()
+        .zip(&superseded)
+        .filter(|(l, s)| l.fatal && !**s)
+        .map(|(l, _)| format!("{}（{}）", l.name, l.id))
+        .collect();
+    Settled {
+        categories: cats,
+        subtotal,
+        total: if fatal.is_empty() { subtotal } else { 0.0 },
+        fatal,
+        superseded,
+    }
+}
+
+impl CategoryScore {
+    /// What the category starts from: its base; for results written before the base was
+    /// recorded, the base that reproduces the stored score (when both do, a category whose lines
+    /// all add points is an addition category).
+    pub fn start<'a>(&self, mut lines: impl Iterator<Item = &'a Line>) -> f64 {
+        match self.base {
+            Some(Base::Full) => return self.max,
+            Some(Base::Zero) => return 0.0,
+            None => {}
+        }
+        let full = (self.max - self.deducted + self.added).clamp(0.0, self.max);
+        let zero = (self.added - self.deducted).clamp(0.0, self.max);
+        match (
+            (full - self.score).abs() < 0.005,
+            (zero - self.score).abs() < 0.005,
+        ) {
+            (true, false) => self.max,
+            (false, true) => 0.0,
+            _ => {
+                let mut any = false;
+                let all_add = lines.all(|l| {
+                    any = true;
+                    l.effect == Effect::Add
+                });
+                if any && all_add {
+                    0.0
+                } else {
+                    self.max
+                }
+            }
+        }
     }
 }
 
@@ -232,30 +361,31 @@ fn review_item(
         effect: item.effect,
         points: item.points,
         fatal: item.fatal,
+        group: item.group.clone(),
         reason,
         note,
         evidence,
     }
 }
 
-/// Of the hits sharing a `group` (graded levels of one item, e.g. 抢话 −7 / 谩骂 −10), only the
-/// largest applies; the others are marked superseded.
-fn supersede_graded(items: &[Item], hits: &mut [ItemHit]) {
-    let group_of = |id: &str| {
-        items
-            .iter()
-            .find(|i| i.id == id)
-            .and_then(|i| i.group.clone())
-    };
-    let groups: Vec<Option<String>> = hits.iter().map(|h| group_of(&h.id)).collect();
-    for i in 0..hits.len() {
-        let Some(g) = &groups[i] else { continue };
-        let best = (0..hits.len())
-            .filter(|&j| groups[j].as_ref() == Some(g))
-            .max_by(|&a, &b| hits[a].points.total_cmp(&hits[b].points).then(b.cmp(&a)))
-            .unwrap_or(i);
-        hits[i].superseded = best != i;
-    }
+/// Of the lines sharing a category and a `group` (graded levels of one item, e.g. 抢话 −7 /
+/// 谩骂 −10), only the largest applies (the first on a tie); the others are superseded.
+fn supersede_graded(lines: &[Line]) -> Vec<bool> {
+    (0..lines.len())
+        .map(|i| {
+            let Some(g) = &lines[i].group else {
+                return false;
+            };
+            let same = |j: &usize| {
+                lines[*j].group.as_ref() == Some(g) && lines[*j].category == lines[i].category
+            };
+            let best = (0..lines.len())
+                .filter(same)
+                .max_by(|&a, &b| lines[a].points.total_cmp(&lines[b].points).then(b.cmp(&a)))
+                .unwrap_or(i);
+            best != i
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use super::review::{Decision, Verdict};
 use super::Store;
 use crate::report::html::num;
-use crate::report::time::Date;
+use crate::time::Date;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::io::Write;
@@ -128,6 +128,7 @@ pub fn review_cmd(a: &ReviewArgs, out: &mut dyn Write) -> Result<ExitCode> {
             comment,
             by,
         } => {
+            let call = &store.resolve_call(call)?;
             let id = store.record_verdict(call, item, *verdict, comment, by)?;
             let f = store.final_result(call)?;
             writeln!(
@@ -146,6 +147,7 @@ pub fn review_cmd(a: &ReviewArgs, out: &mut dyn Write) -> Result<ExitCode> {
             comment,
             by,
         } => {
+            let call = &store.resolve_call(call)?;
             let id = store.record_manual_score(call, item, *points, comment, by)?;
             let f = store.final_result(call)?;
             writeln!(
@@ -163,6 +165,7 @@ pub fn review_cmd(a: &ReviewArgs, out: &mut dyn Write) -> Result<ExitCode> {
             agent,
             reason,
         } => {
+            let call = &store.resolve_call(call)?;
             let id = store.file_appeal(call, item.as_deref(), agent.as_deref(), reason)?;
             writeln!(
                 out,
@@ -198,7 +201,7 @@ pub fn review_cmd(a: &ReviewArgs, out: &mut dyn Write) -> Result<ExitCode> {
             )?;
         }
         ReviewCommand::Show { call, json } => {
-            let f = store.final_result(call)?;
+            let f = store.final_result(&store.resolve_call(call)?)?;
             if *json {
                 serde_json::to_writer_pretty(&mut *out, &f)?;
                 writeln!(out)?;

@@ -8,11 +8,12 @@
 //! score combines both ([`review`]).
 
 pub mod cli;
+mod legacy;
 pub mod review;
-mod schema;
+pub mod schema;
 
-use crate::record::{CallRecord, CallStatus, Role, Side};
-use crate::report::time::{now_rfc3339, Stamp};
+use crate::record::{CallRecord, Role, Side};
+use crate::time::{now_rfc3339, Stamp};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
@@ -125,13 +126,16 @@ impl Store {
                 supported,
             });
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
                 path: self.path.clone(),
                 source: e,
             })?;
-            let r = tx
-                .execute_batch(sql)
+            let r = match step {
+                schema::Step::Sql(sql) => tx.execute_batch(sql),
+                schema::Step::SqlThen(sql, data) => tx.execute_batch(sql).and_then(|_| data(&tx)),
+            };
+            let r = r
                 .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
                 .and_then(|_| tx.commit());
             r.map_err(|e| StoreError::Sqlite {
@@ -143,16 +147,69 @@ impl Store {
     }
 
     /// Write a call's automatic results, replacing those of an earlier inspection of the same
-    /// call. Verdicts, manual scores and appeals are left exactly as they are.
-    pub fn upsert_call(&mut self, rec: &CallRecord) -> Result<()> {
+    /// call (same key). Verdicts, manual scores and appeals are left exactly as they are.
+    ///
+    /// Keys keep recordings apart: when the record's id is already held by another recording
+    /// (a result written before call keys, named after its file), the record is stored under
+    /// its content key instead; when a row stored before call keys holds the same recording,
+    /// that row and its human input move to the key. Storing the same result again changes
+    /// nothing.
+    pub fn upsert_call(&mut self, rec: &CallRecord) -> Result<Upserted> {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
-        upsert(&tx, rec).map_err(wrap)?;
-        tx.commit().map_err(wrap)
+        let out = upsert_keyed(&tx, rec).map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(out)
+    }
+
+    /// The scored result stored with a call (the input of its final score).
+    pub fn stored_score(&self, call_id: &str) -> Result<Option<crate::rules::ScoreResult>> {
+        let json: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT score_json FROM calls WHERE call_id = ?1",
+                [call_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(json.flatten().and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// The call meant by `given`: its key, or the readable label in front of it (`0001` for
+    /// `0001-3fa2b1c4d5e6`) when exactly one call has that label.
+    pub fn resolve_call(&self, given: &str) -> Result<String> {
+        if self.has_call(given)? {
+            return Ok(given.to_string());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT call_id, COALESCE(call_date, '') FROM calls
+                 WHERE substr(call_id, 1, length(?1) + 1) = ?1 || '-' AND length(call_id) = length(?1) + 13
+                 ORDER BY call_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let found: Vec<(String, String)> = st
+            .query_map([given], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|m| m.collect())
+            .map_err(|e| self.err(e))?;
+        match &found[..] {
+            [(id, _)] => Ok(id.clone()),
+            [] => Err(StoreError::NoCall(given.into())),
+            many => Err(StoreError::Invalid(format!(
+                "`{given}` is the label of {} calls: {}; give the full id",
+                many.len(),
+                many.iter()
+                    .map(|(id, d)| if d.is_empty() { id.clone() } else { format!("{id} ({d})") })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// Whether the call is in the database.
@@ -165,6 +222,126 @@ impl Store {
             .map(|o| o.is_some())
             .map_err(|e| self.err(e))
     }
+}
+
+/// What [`Store::upsert_call`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    /// The key the call is stored under.
+    pub call_id: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Inserted,
+    Updated,
+    /// The same result was stored already: nothing written.
+    Unchanged,
+    /// The record's id belonged to another recording; stored under its content key.
+    Rekeyed { from: String },
+    /// A row stored before call keys (id `from`) was this recording: moved to the key.
+    Adopted { from: String },
+}
+
+fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<Upserted> {
+    let sha = rec.input.sha256.as_str();
+    let switch = rec.metadata.as_ref().and_then(|m| m.call_id.as_deref());
+    let lookup = |id: &str| {
+        tx.query_row(
+            "SELECT COALESCE(sha256, ''), record_sha FROM calls WHERE call_id = ?1",
+            [id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+        )
+        .optional()
+    };
+    let mut id = rec.call_id.clone();
+    let mut existing = lookup(&id)?;
+    let mut outcome = None;
+    if let Some((old_sha, _)) = &existing {
+        if !old_sha.is_empty() && !sha.is_empty() && old_sha != sha {
+            let from = id;
+            id = crate::identity::call_id(&from, sha, switch);
+            existing = lookup(&id)?;
+            outcome = Some(Outcome::Rekeyed { from });
+        }
+    }
+    // The same call stored under another label (its file was renamed): keep the first id.
+    if let (None, Some(hex)) = (&existing, crate::identity::hex_of(&id)) {
+        let same: Option<String> = tx
+            .query_row(
+                "SELECT call_id FROM calls WHERE call_key = ?1 AND COALESCE(sha256, '') = ?2",
+                params![hex, sha],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(same) = same {
+            id = same;
+            existing = lookup(&id)?;
+        }
+    }
+    if existing.is_none() && !sha.is_empty() {
+        let olds: Vec<String> = tx
+            .prepare("SELECT call_id FROM calls WHERE sha256 = ?1 AND call_id != ?2")?
+            .query_map(params![sha, id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let olds: Vec<String> = olds
+            .into_iter()
+            .filter(|o| !crate::identity::looks_like_key(o))
+            .filter(|o| switch.is_none_or(|s| crate::identity::sanitize(s) == *o))
+            .collect();
+        if let [from] = &olds[..] {
+            legacy::rekey(tx, from, &id)?;
+            existing = lookup(&id)?;
+            outcome = Some(Outcome::Adopted { from: from.clone() });
+        }
+    }
+    let mut rec = std::borrow::Cow::Borrowed(rec);
+    if rec.call_id != id {
+        rec.to_mut().call_id = id.clone();
+    }
+    let json = serde_json::to_string(&*rec).expect("record serialises");
+    let record_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(json.as_bytes()));
+    if let Some((_, Some(old))) = &existing {
+        if *old == record_sha && outcome.is_none() {
+            return Ok(Upserted {
+                call_id: id,
+                outcome: Outcome::Unchanged,
+            });
+        }
+    }
+    upsert(tx, &rec)?;
+    tx.execute(
+        "UPDATE calls SET switch_call_id = ?2, display_name = ?3, file_raw = ?4, record_sha = ?5,
+            score_json = ?6, call_key = ?7 WHERE call_id = ?1",
+        params![
+            id,
+            switch,
+            rec.input
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            rec.input.path_raw,
+            record_sha,
+            rec.score
+                .as_ref()
+                .map(|s| serde_json::to_string(s).expect("score serialises")),
+            crate::identity::hex_of(&id),
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO records (call_id, json) VALUES (?1, ?2)
+         ON CONFLICT (call_id) DO UPDATE SET json = excluded.json",
+        params![id, json],
+    )?;
+    Ok(Upserted {
+        call_id: id,
+        outcome: outcome.unwrap_or(if existing.is_some() {
+            Outcome::Updated
+        } else {
+            Outcome::Inserted
+        }),
+    })
 }
 
 fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> {
@@ -185,10 +362,7 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
     let stamp = meta.start_time.as_deref().and_then(Stamp::parse);
     let score = rec.score.as_ref();
     let m = &rec.metrics;
-    let status = match rec.status {
-        CallStatus::Ok => "ok",
-        CallStatus::Failed => "failed",
-    };
+    let status = rec.status.as_str();
     let error = rec
         .errors
         .first()
@@ -352,7 +526,7 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
                 h.superseded,
                 Option::<String>::None,
                 Option::<String>::None,
-                crate::report::summary::first_at(&h.evidence),
+                crate::rules::first_at(&h.evidence),
                 serde_json::to_string(&h.evidence).expect("evidence serialises"),
             ])?;
         }
@@ -375,20 +549,10 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
                 false,
                 reason,
                 v.note,
-                crate::report::summary::first_at(&v.evidence),
+                crate::rules::first_at(&v.evidence),
                 serde_json::to_string(&v.evidence).expect("evidence serialises"),
             ])?;
         }
     }
     Ok(())
-}
-
-/// Streams calls into the store as a batch finishes them (see [`crate::report::ReportSink`]).
-impl crate::report::ReportSink for Store {
-    fn call_done(&mut self, rec: &CallRecord) -> anyhow::Result<()> {
-        Ok(self.upsert_call(rec)?)
-    }
-    fn finish(&mut self) -> anyhow::Result<()> {
-        Ok(())
-    }
 }

@@ -16,7 +16,7 @@
 //! - an accepted appeal against the whole call sets the score the lead gave.
 
 use super::{Result, Store, StoreError};
-use crate::report::time::{now_rfc3339, Date};
+use crate::time::{now_rfc3339, Date};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -76,6 +76,9 @@ pub struct FinalItem {
     pub auto_points: f64,
     pub fatal: bool,
     pub superseded: bool,
+    /// Part of a graded group (levels re-ranked after review).
+    #[serde(skip)]
+    pub graded: bool,
     /// Counted in the automatic score.
     pub auto_applied: bool,
     /// The latest inspector verdict.
@@ -176,14 +179,7 @@ struct CallRow {
     max_score: f64,
     auto_score: f64,
     auto_fatal: Option<String>,
-}
-
-struct CatRow {
-    name: String,
-    max: f64,
-    score: f64,
-    deducted: f64,
-    added: f64,
+    score: Option<crate::rules::ScoreResult>,
 }
 
 impl Store {
@@ -444,7 +440,8 @@ impl Store {
     ) -> Result<Vec<FinalResult>> {
         let e = |x| self.err(x);
         let calls_sql = format!(
-            "SELECT c.call_id, c.agent_id, c.queue, c.call_date, c.card, c.max_score, c.auto_score, c.fatal
+            "SELECT c.call_id, c.agent_id, c.queue, c.call_date, c.card, c.max_score, c.auto_score, c.fatal,
+                    c.score_json
              FROM calls c WHERE c.status = 'ok' AND c.auto_score IS NOT NULL AND ({filter})
              ORDER BY c.call_id"
         );
@@ -460,6 +457,9 @@ impl Store {
                     max_score: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
                     auto_score: r.get(6)?,
                     auto_fatal: r.get(7)?,
+                    score: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|j| serde_json::from_str(&j).ok()),
                 })
             })
             .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
@@ -467,77 +467,7 @@ impl Store {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        // Child rows for the same calls, grouped by call id.
         let sub = format!("SELECT c.call_id FROM calls c WHERE ({filter})");
-        let mut cats: HashMap<String, Vec<CatRow>> = HashMap::new();
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT call_id, category, max, score, deducted, added FROM scores
-                 WHERE call_id IN ({sub}) ORDER BY call_id, seq"
-            ))
-            .map_err(e)?;
-        let rows = st
-            .query_map(args, |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    CatRow {
-                        name: r.get(1)?,
-                        max: r.get(2)?,
-                        score: r.get(3)?,
-                        deducted: r.get(4)?,
-                        added: r.get(5)?,
-                    },
-                ))
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(e)?;
-        for (id, c) in rows {
-            cats.entry(id).or_default().push(c);
-        }
-        let mut items: HashMap<String, Vec<FinalItem>> = HashMap::new();
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT call_id, item_id, kind, name, category, severity, effect, points, fatal,
-                        superseded, first_at FROM item_hits
-                 WHERE call_id IN ({sub}) ORDER BY call_id, rowid"
-            ))
-            .map_err(e)?;
-        let rows = st
-            .query_map(args, |r| {
-                let kind: String = r.get(2)?;
-                let superseded: bool = r.get(9)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    FinalItem {
-                        item_id: r.get(1)?,
-                        auto_applied: kind == "hit" && !superseded,
-                        kind,
-                        name: r.get(3)?,
-                        category: r.get(4)?,
-                        severity: r.get(5)?,
-                        effect: r.get(6)?,
-                        auto_points: r.get(7)?,
-                        fatal: r.get(8)?,
-                        superseded,
-                        verdict: None,
-                        verdict_by: None,
-                        verdict_comment: None,
-                        manual_points: None,
-                        appeal: None,
-                        applied: false,
-                        applied_points: 0.0,
-                        status: String::new(),
-                        first_at: r.get(10)?,
-                    },
-                ))
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(e)?;
-        for (id, it) in rows {
-            items.entry(id).or_default().push(it);
-        }
         // Human input: ordered by id so that the latest wins when folded.
         type Key = (String, String);
         let mut verdicts: HashMap<Key, (Verdict, String, String)> = HashMap::new();
@@ -614,7 +544,10 @@ impl Store {
 
         let mut out = Vec::with_capacity(calls.len());
         for c in calls {
-            let mut its = items.remove(&c.call_id).unwrap_or_default();
+            // A call stored without its scored result (a hand-edited database) has nothing to
+            // score: it is left out rather than given an invented score.
+            let Some(score) = &c.score else { continue };
+            let mut its = final_items(score);
             let mut reviewed = false;
             for it in &mut its {
                 let key = (c.call_id.clone(), it.item_id.clone());
@@ -633,38 +566,18 @@ impl Store {
             let call_appeal = call_appeals.get(&c.call_id);
             let appeal_score = call_appeal.filter(|a| a.1 == "accepted").and_then(|a| a.2);
             reviewed |= call_appeal.is_some_and(|a| a.1 != "open");
-            let cat_rows = cats.remove(&c.call_id).unwrap_or_default();
-            let mut categories = Vec::new();
-            for cat in &cat_rows {
-                let in_cat: Vec<&FinalItem> =
-                    its.iter().filter(|i| i.category == cat.name).collect();
-                let start = category_start(cat, &in_cat);
-                let (mut ded, mut add) = (0.0, 0.0);
-                for i in in_cat.iter().filter(|i| i.applied) {
-                    if i.effect == "add" {
-                        add += i.applied_points;
-                    } else {
-                        ded += i.applied_points;
-                    }
-                }
-                categories.push(FinalCategory {
+            let settled = settle_items(score, &mut its);
+            let categories = score
+                .categories
+                .iter()
+                .zip(&settled.categories)
+                .map(|(cat, s)| FinalCategory {
                     name: cat.name.clone(),
                     max: cat.max,
                     auto_score: cat.score,
-                    final_score: r2((start - ded + add).clamp(0.0, cat.max)),
-                });
-            }
-            let subtotal = r2(categories
-                .iter()
-                .map(|x| x.final_score)
-                .sum::<f64>()
-                .min(c.max_score));
-            let fatal: Vec<String> = its
-                .iter()
-                .filter(|i| i.fatal && i.applied)
-                .map(|i| format!("{}（{}）", i.name, i.item_id))
+                    final_score: s.0,
+                })
                 .collect();
-            let computed = if fatal.is_empty() { subtotal } else { 0.0 };
             out.push(FinalResult {
                 call_id: c.call_id,
                 agent_id: c.agent_id,
@@ -674,11 +587,11 @@ impl Store {
                 max_score: c.max_score,
                 auto_score: c.auto_score,
                 auto_fatal: c.auto_fatal,
-                final_score: appeal_score.unwrap_or(computed),
+                final_score: appeal_score.unwrap_or(settled.total),
                 fatal: if appeal_score.is_some() {
                     Vec::new()
                 } else {
-                    fatal
+                    settled.fatal
                 },
                 reviewed,
                 appeal_score,
@@ -778,7 +691,8 @@ fn decide_item(it: &mut FinalItem) {
         ""
     };
     if it.kind == "hit" {
-        if it.superseded {
+        if it.superseded && !it.graded {
+            // Stored before graded groups were recorded: the level cannot be re-ranked.
             it.applied = false;
             it.status = "被同组更高等级覆盖".into();
         } else {
@@ -829,25 +743,92 @@ fn decide_item(it: &mut FinalItem) {
     }
 }
 
-/// What a category starts from: its maximum (扣分制) or zero (加分项). The automatic result
-/// stores the category's score, deductions and additions; the base is the one that reproduces
-/// the score. When both do (e.g. everything deducted), a category whose lines all add points is
-/// an addition category.
-fn category_start(c: &CatRow, items: &[&FinalItem]) -> f64 {
-    let full = (c.max - c.deducted + c.added).clamp(0.0, c.max);
-    let zero = (c.added - c.deducted).clamp(0.0, c.max);
-    let full_ok = (full - c.score).abs() < 0.005;
-    let zero_ok = (zero - c.score).abs() < 0.005;
-    match (full_ok, zero_ok) {
-        (true, false) => c.max,
-        (false, true) => 0.0,
-        _ => {
-            let all_add = !items.is_empty() && items.iter().all(|i| i.effect == "add");
-            if all_add {
-                0.0
-            } else {
-                c.max
+/// The lines of the automatic result, before human input.
+fn final_items(score: &crate::rules::ScoreResult) -> Vec<FinalItem> {
+    let effect = |e: crate::rules::Effect| match e {
+        crate::rules::Effect::Deduct => "deduct",
+        crate::rules::Effect::Add => "add",
+    };
+    let blank = FinalItem {
+        item_id: String::new(),
+        name: String::new(),
+        category: String::new(),
+        kind: String::new(),
+        severity: String::new(),
+        effect: String::new(),
+        auto_points: 0.0,
+        fatal: false,
+        superseded: false,
+        graded: false,
+        auto_applied: false,
+        verdict: None,
+        verdict_by: None,
+        verdict_comment: None,
+        manual_points: None,
+        appeal: None,
+        applied: false,
+        applied_points: 0.0,
+        status: String::new(),
+        first_at: None,
+    };
+    let hits = score.hits.iter().map(|h| FinalItem {
+        item_id: h.id.clone(),
+        name: h.name.clone(),
+        category: h.category.clone(),
+        kind: "hit".into(),
+        severity: h.severity.zh().into(),
+        effect: effect(h.effect).into(),
+        auto_points: h.points,
+        fatal: h.fatal,
+        superseded: h.superseded,
+        graded: h.group.is_some(),
+        auto_applied: !h.superseded,
+        first_at: crate::rules::first_at(&h.evidence),
+        ..blank.clone()
+    });
+    let review = score.review.iter().map(|v| FinalItem {
+        item_id: v.id.clone(),
+        name: v.name.clone(),
+        category: v.category.clone(),
+        kind: "review".into(),
+        severity: v.severity.zh().into(),
+        effect: effect(v.effect).into(),
+        auto_points: v.points,
+        fatal: v.fatal,
+        graded: v.group.is_some(),
+        first_at: crate::rules::first_at(&v.evidence),
+        ..blank.clone()
+    });
+    hits.chain(review).collect()
+}
+
+/// The final score from the rules engine ([`crate::rules::score::settle`]) over the lines that
+/// apply after review; a level a larger applied level of its group outranks is marked.
+fn settle_items(
+    score: &crate::rules::ScoreResult,
+    its: &mut [FinalItem],
+) -> crate::rules::score::Settled {
+    let n_hits = score.hits.len();
+    let mut lines = Vec::new();
+    let mut at = Vec::new();
+    for (i, it) in its.iter().enumerate().filter(|(_, it)| it.applied) {
+        let line = if i < n_hits {
+            crate::rules::score::Line {
+                points: it.applied_points,
+                ..crate::rules::score::Line::of_hit(&score.hits[i])
             }
+        } else {
+            crate::rules::score::Line::of_review(&score.review[i - n_hits], it.applied_points)
+        };
+        lines.push(line);
+        at.push(i);
+    }
+    let settled = crate::rules::score::settle(&score.categories, score.max_total, &lines);
+    for (k, &i) in at.iter().enumerate() {
+        if settled.superseded[k] {
+            its[i].applied = false;
+            its[i].status = "被同组更高等级覆盖".into();
         }
     }
+    settled
 }

@@ -6,9 +6,17 @@
 //! ever inserted or updated by review commands, and keyed by call id and item id rather than by
 //! a row of an automatic table, so re-inspection cannot orphan or erase it.
 
-pub const MIGRATIONS: &[&str] = &[
+/// One migration step: SQL, or SQL followed by a Rust data step (run in the same
+/// transaction).
+pub enum Step {
+    Sql(&'static str),
+    SqlThen(&'static str, fn(&rusqlite::Transaction) -> rusqlite::Result<()>),
+}
+
+pub const MIGRATIONS: &[Step] = &[
     // 1: the initial schema.
-    r#"
+    Step::Sql(
+        r#"
 CREATE TABLE agents (
     agent_id TEXT PRIMARY KEY,
     name     TEXT
@@ -151,5 +159,26 @@ CREATE TABLE appeals (
     final_score REAL
 );
 CREATE INDEX appeals_by_call ON appeals(call_id);
+"#),
+    // 2: call identity (content key, switch id, display name, raw path bytes), the scored
+    // result itself (input of the final score) and the whole record (input of `rescore`),
+    // and the hash that makes re-importing the same result a no-op.
+    Step::SqlThen(
+        r#"
+ALTER TABLE calls ADD COLUMN switch_call_id TEXT;
+ALTER TABLE calls ADD COLUMN display_name TEXT;
+ALTER TABLE calls ADD COLUMN file_raw TEXT;
+ALTER TABLE calls ADD COLUMN record_sha TEXT;
+ALTER TABLE calls ADD COLUMN score_json TEXT;
+-- The hex part of the key (content + switch id): a renamed file is the same call.
+ALTER TABLE calls ADD COLUMN call_key TEXT;
+CREATE INDEX calls_by_sha ON calls(sha256);
+CREATE INDEX calls_by_key ON calls(call_key);
+CREATE TABLE records (
+    call_id TEXT PRIMARY KEY REFERENCES calls(call_id) ON DELETE CASCADE,
+    json    TEXT NOT NULL
+);
 "#,
+        super::legacy::fill_score_json,
+    ),
 ];

@@ -296,7 +296,7 @@ fn truncated_and_silent_files_are_inspected_with_warnings() {
     let s = dir.path().join("silent.wav");
     write_wav(&s, 8000, &[vec![0.0; 40000], vec![0.0; 40000]], Enc::S16);
     let rec = process_one(&engine(), &s, "s");
-    assert_eq!(rec.status, CallStatus::Ok);
+    assert_eq!(rec.status, CallStatus::NoSpeech);
     assert!(rec.segments.is_empty());
     assert!(rec
         .warnings

@@ -22,9 +22,28 @@ fn summary(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
 }
 
-fn record(out: &Path, id: &str) -> CallRecord {
-    serde_json::from_slice(&std::fs::read(out.join("calls").join(format!("{id}.json"))).unwrap())
+/// The result file of the call labelled `label` (`<label>-<12 hex>.json`): there must be one.
+fn result_path(out: &Path, label: &str) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(out.join("calls"))
         .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with(".json") && strip_key(n.trim_end_matches(".json")) == label
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "results labelled {label}: {found:?}");
+    found[0].clone()
+}
+
+/// `good1-0123456789ab` → `good1`.
+fn strip_key(id: &str) -> &str {
+    assert!(zhijian::identity::looks_like_key(id), "{id} is not a key");
+    &id[..id.len() - 13]
+}
+
+fn record(out: &Path, label: &str) -> CallRecord {
+    serde_json::from_slice(&std::fs::read(result_path(out, label)).unwrap()).unwrap()
 }
 
 fn folder(d: &Path) {
@@ -86,7 +105,7 @@ fn folder_with_broken_files_finishes_and_names_each_failure() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["call_id"].as_str().unwrap())
+        .map(|f| strip_key(f["call_id"].as_str().unwrap()))
         .collect();
     assert_eq!(failed, vec!["broken", "empty"]); // sorted by path: day2/broken.mp3, empty.wav
     let r = record(&out, "good1");
@@ -117,7 +136,7 @@ fn all_good_exits_zero_and_rerun_resumes() {
     assert_eq!(summary(&out)["calls_skipped"].as_u64(), Some(0));
 
     // Simulate a kill: one result lost, a half-written temp file left behind, one input changed.
-    std::fs::remove_file(out.join("calls/c1.json")).unwrap();
+    std::fs::remove_file(result_path(&out, "c1")).unwrap();
     std::fs::write(out.join("calls/.c2.json.tmp-999"), b"{\"half").unwrap();
     write_wav(
         &inp.join("c3.wav"),
@@ -130,7 +149,18 @@ fn all_good_exits_zero_and_rerun_resumes() {
     let s = summary(&out);
     assert_eq!(s["calls_skipped"].as_u64(), Some(2), "{s}");
     assert!(!out.join("calls/.c2.json.tmp-999").exists());
-    assert_eq!(record(&out, "c3").segments.len(), 1);
+    // c3's new bytes are another recording: a new key and result; the old result stays (it is
+    // still the result of the old recording).
+    let line = s["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["file"].as_str().unwrap().ends_with("c3.wav"))
+        .unwrap();
+    let c3: CallRecord =
+        serde_json::from_slice(&std::fs::read(out.join(line["result"].as_str().unwrap())).unwrap())
+            .unwrap();
+    assert_eq!(c3.segments.len(), 1);
 
     // Other settings → nothing is reused.
     let (code, _) = inspect(&[inp.to_str().unwrap(), "--out", o, "--silence-min", "3"]);

@@ -198,9 +198,17 @@ fn inspect_scores_each_sample_with_its_queue_card() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Results are named by key: `<metadata call id>-<12 hex>.json`.
     let rec = |id: &str| -> CallRecord {
-        serde_json::from_slice(&std::fs::read(dir.path().join(format!("calls/{id}.json"))).unwrap())
+        let f = zhijian::report::result_files(dir.path())
             .unwrap()
+            .into_iter()
+            .find(|f| {
+                let n = f.file_stem().unwrap().to_string_lossy().into_owned();
+                n.len() == id.len() + 13 && n.starts_with(&format!("{id}-"))
+            })
+            .unwrap_or_else(|| panic!("no result for {id}"));
+        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
     };
     let cards: Vec<(String, String)> = [
         "call01_inbound_good",
@@ -290,4 +298,63 @@ fn inspect_scores_each_sample_with_its_queue_card() {
     let mono = rec("call04_mono_insurance");
     assert_eq!(mono.utterances[0].role, Role::Agent);
     assert_eq!(mono.utterances[1].role, Role::Customer);
+
+    // A scorecard edit (a line added to every card) on the same output folder: every call is re-scored
+    // from its stored utterances — nothing decoded, transcribed or classified again.
+    let rules = dir.path().join("rules-next");
+    std::fs::create_dir_all(rules.join("lexicons")).unwrap();
+    for e in std::fs::read_dir(root.join("rules/lexicons")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, rules.join("lexicons").join(p.file_name().unwrap())).unwrap();
+    }
+    for e in std::fs::read_dir(root.join("rules")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(rules.join(p.file_name().unwrap()), text.replace("id = \"RX05\"", "id = \"RX05\"\n# edited")).unwrap();
+        }
+    }
+    let before: Vec<CallRecord> = ["call01_inbound_good", "call02_inbound_bad"]
+        .iter()
+        .map(|id| rec(id))
+        .collect();
+    let out2 = std::process::Command::new(ZHIJIAN)
+        .current_dir(root)
+        .args([
+            "inspect",
+            "samples",
+            "--meta",
+            "samples/calls.csv",
+            "--no-progress",
+            "--rules",
+        ])
+        .arg(&rules)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out2.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out2.stderr)
+    );
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        (
+            s["stage_runs"]["decode"].as_u64(),
+            s["stage_runs"]["asr"].as_u64(),
+            s["stage_runs"]["classify"].as_u64(),
+            s["stage_runs"]["score"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0), Some(4)),
+        "{s}"
+    );
+    for b in before {
+        let a = rec(b.call_id.trim_end_matches(|c: char| c != '-').trim_end_matches('-'));
+        assert_eq!(a.utterances, b.utterances, "transcript reused as it was");
+        assert_ne!(a.fingerprints.score, b.fingerprints.score);
+        assert_eq!(a.fingerprints.transcript, b.fingerprints.transcript);
+    }
 }
