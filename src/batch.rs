@@ -9,8 +9,8 @@
 
 use crate::identity;
 use crate::pipeline::{file_sha256, process_call, Engine, StageCounts};
-use crate::report::ReportSink;
 use crate::record::{CallRecord, CallStatus, SCHEMA_VERSION};
+use crate::report::ReportSink;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -161,9 +161,8 @@ pub use crate::atomic::write_atomic;
 /// The earlier result of this call: `calls/<key>.json`, or a result written before keys
 /// (`calls/<label>.json`) of the same bytes, which is then replaced by the keyed one.
 fn previous(calls_dir: &Path, k: &Keyed, engine: &Engine) -> (Option<CallRecord>, Option<PathBuf>) {
-    let read = |p: &Path| -> Option<CallRecord> {
-        serde_json::from_slice(&std::fs::read(p).ok()?).ok()
-    };
+    let read =
+        |p: &Path| -> Option<CallRecord> { serde_json::from_slice(&std::fs::read(p).ok()?).ok() };
     if let Some(r) = read(&calls_dir.join(format!("{}.json", k.id))) {
         return (Some(r), None);
     }
@@ -242,7 +241,12 @@ pub fn run_batch_into(
                         };
                         if let Some(f) = &d.failure {
                             pb.suspend(|| {
-                                eprintln!("zhijian: {}: {}: {}", k.file.display(), f.stage, f.message)
+                                eprintln!(
+                                    "zhijian: {}: {}: {}",
+                                    k.file.display(),
+                                    f.stage,
+                                    f.message
+                                )
                             });
                         }
                         pb.inc(1);
@@ -266,7 +270,10 @@ pub fn run_batch_into(
     for e in &sink_errors {
         eprintln!("zhijian: storing results: {e}");
     }
-    let write_errors: Vec<&str> = lines.iter().filter_map(|d| d.write_error.as_deref()).collect();
+    let write_errors: Vec<&str> = lines
+        .iter()
+        .filter_map(|d| d.write_error.as_deref())
+        .collect();
     if !write_errors.is_empty() {
         anyhow::bail!("could not write results: {}", write_errors.join("; "));
     }
@@ -362,7 +369,9 @@ fn inspect_one(
             && p.schema_version == SCHEMA_VERSION
             && matches!(p.status, CallStatus::Ok | CallStatus::NoSpeech)
             && p.call_id == k.id
-            && k.hashed.as_ref().is_ok_and(|(sha, _)| *sha == p.input.sha256)
+            && k.hashed
+                .as_ref()
+                .is_ok_and(|(sha, _)| *sha == p.input.sha256)
             && p.fingerprints == engine.fingerprints(engine.meta_for(&k.file))
     };
     if let Some(p) = prev.as_ref().filter(|p| current(p)) {

@@ -121,7 +121,9 @@ pub fn path_bytes(path: &Path) -> Vec<u8> {
 
 /// Hex of the path's bytes when they are not valid UTF-8 (kept in the record), else None.
 pub fn raw_hex_if_not_utf8(path: &Path) -> Option<String> {
-    path.to_str().is_none().then(|| hex::encode(path_bytes(path)))
+    path.to_str()
+        .is_none()
+        .then(|| hex::encode(path_bytes(path)))
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! [`pipeline`] runs one call, [`batch`] runs many, [`cli`] is the command line.
 
 pub mod acoustic;
-pub mod atomic;
 pub mod asr;
+pub mod atomic;
 pub mod audio;
 pub mod batch;
 pub mod classify;

@@ -314,18 +314,26 @@ mod tests {
         .unwrap();
         // The longest path suffix decides; the name alone is ambiguous.
         assert_eq!(
-            t.lookup(Path::new("/mnt/day2/0001.wav")).unwrap().agent_id.as_deref(),
+            t.lookup(Path::new("/mnt/day2/0001.wav"))
+                .unwrap()
+                .agent_id
+                .as_deref(),
             Some("A2")
         );
         assert_eq!(
-            t.lookup(Path::new("/mnt/day1/0001.wav")).unwrap().agent_id.as_deref(),
+            t.lookup(Path::new("/mnt/day1/0001.wav"))
+                .unwrap()
+                .agent_id
+                .as_deref(),
             Some("A1")
         );
         assert!(t.lookup(Path::new("/mnt/other/0001.wav")).is_none());
         let p = t.problems();
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(
-            p[0].ends_with("calls.csv:4: duplicate row for file `day1/0001.wav` (first at line 2); ignored"),
+            p[0].ends_with(
+                "calls.csv:4: duplicate row for file `day1/0001.wav` (first at line 2); ignored"
+            ),
             "{p:?}"
         );
         assert!(

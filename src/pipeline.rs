@@ -246,7 +246,12 @@ pub fn classifier_fingerprint(dir: &Path) -> std::io::Result<String> {
         .collect();
     entries.sort();
     for p in entries {
-        parts.push(p.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        parts.push(
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
         parts.push(tree_hash(&p)?);
     }
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
@@ -487,7 +492,8 @@ fn resume(
         score: None,
         ..prev
     };
-    rec.warnings.retain(|w| !matches!(w.stage.as_str(), "hangup" | "score"));
+    rec.warnings
+        .retain(|w| !matches!(w.stage.as_str(), "hangup" | "score"));
     rec.timings_ms.remove("score");
     if rec.status == CallStatus::NoSpeech {
         return rec;

@@ -4,9 +4,9 @@
 //! month's card on last month's calls before adopting it.
 
 use crate::record::{CallRecord, CallStatus};
-use crate::time::Date;
 use crate::rules::{ScoreResult, ScorecardSet};
 use crate::store::Store;
+use crate::time::Date;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;

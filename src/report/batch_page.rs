@@ -89,10 +89,7 @@ fn queue_figures(calls: &[CallSummary], q: &ReviewQueue) -> Vec<QueueFigures> {
             QueueFigures {
                 queue,
                 calls: cs.len(),
-                failed: cs
-                    .iter()
-                    .filter(|c| c.status == CallStatus::Failed)
-                    .count(),
+                failed: cs.iter().filter(|c| c.status == CallStatus::Failed).count(),
                 scored: pcts.len(),
                 mean_pct: (!pcts.is_empty()).then(|| pcts.iter().sum::<f64>() / pcts.len() as f64),
                 fatal_calls: ok.iter().filter(|c| c.fatal.is_some()).count(),
@@ -719,10 +716,12 @@ fn index_html(
     if !silent.is_empty() {
         let _ = write!(
             o,
-            "<h2 id="no-speech">无语音的录音（{}，未评分，不计入平均分）</h2>",
+            "<h2 id=\"no-speech\">无语音的录音（{}，未评分，不计入平均分）</h2>",
             silent.len()
         );
-        o.push_str("<table id="no-speech-table"><tr><th>通话</th><th>文件</th><th>时长</th></tr>");
+        o.push_str(
+            "<table id=\"no-speech-table\"><tr><th>通话</th><th>文件</th><th>时长</th></tr>",
+        );
         for c in silent.iter().take(opts.html_row_limit) {
             let _ = write!(
                 o,

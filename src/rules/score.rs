@@ -201,8 +201,8 @@ pub fn score(card: &Scorecard, call: &CallRecord) -> ScoreResult {
         (c.score, c.deducted, c.added) = *s;
     }
     let subtotal = settled.subtotal;
-    let fatal = (!settled.fatal.is_empty())
-        .then(|| format!("致命错误：{}", settled.fatal.join("、")));
+    let fatal =
+        (!settled.fatal.is_empty()).then(|| format!("致命错误：{}", settled.fatal.join("、")));
     let at_stake = review
         .iter()
         .filter(|r: &&ReviewItem| r.effect == Effect::Deduct)

@@ -205,7 +205,11 @@ impl Store {
                 "`{given}` is the label of {} calls: {}; give the full id",
                 many.len(),
                 many.iter()
-                    .map(|(id, d)| if d.is_empty() { id.clone() } else { format!("{id} ({d})") })
+                    .map(|(id, d)| if d.is_empty() {
+                        id.clone()
+                    } else {
+                        format!("{id} ({d})")
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),
@@ -239,9 +243,13 @@ pub enum Outcome {
     /// The same result was stored already: nothing written.
     Unchanged,
     /// The record's id belonged to another recording; stored under its content key.
-    Rekeyed { from: String },
+    Rekeyed {
+        from: String,
+    },
     /// A row stored before call keys (id `from`) was this recording: moved to the key.
-    Adopted { from: String },
+    Adopted {
+        from: String,
+    },
 }
 
 fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<Upserted> {
@@ -301,7 +309,7 @@ fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Resul
         rec.to_mut().call_id = id.clone();
     }
     let json = serde_json::to_string(&*rec).expect("record serialises");
-    let record_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(json.as_bytes()));
+    let record_sha = digest(&rec);
     if let Some((_, Some(old))) = &existing {
         if *old == record_sha && outcome.is_none() {
             return Ok(Upserted {
@@ -342,6 +350,28 @@ fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Resul
             Outcome::Inserted
         }),
     })
+}
+
+/// A hash of the record that is the same for a record and the same record read back from its
+/// JSON file: serde_json's float parsing may land one ulp off, so floats are hashed at ten
+/// significant digits.
+fn digest(rec: &CallRecord) -> String {
+    fn canon(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or_default();
+                *v = serde_json::Value::String(format!("{f:.9e}"));
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(canon),
+            serde_json::Value::Object(o) => o.values_mut().for_each(canon),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(rec).expect("record serialises");
+    canon(&mut v);
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        v.to_string().as_bytes(),
+    ))
 }
 
 fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> {

@@ -8,11 +8,12 @@
 //!
 //! Final score of a call:
 //! - an automatic hit applies unless its effective verdict is *rejected* (or an appeal against
-//!   it was accepted); superseded graded levels stay unapplied;
+//!   it was accepted); of a graded group only the largest level that still applies counts, so
+//!   rejecting the larger level lets the smaller one count;
 //! - a review item (manual or undecided) applies only when a human scored it: a manual score
 //!   gives its points (0 = fine), a *confirmed* verdict gives the item's points;
-//! - categories are recomputed from their base (full or zero) with the floor and cap
-//!   (扣完为止), the total is capped at the card's maximum, and any applied fatal item makes it 0;
+//! - the lines that apply are scored by the rules engine itself ([`crate::rules::settle`]):
+//!   category base, floor and cap (扣完为止), the card's maximum, fatal items;
 //! - an accepted appeal against the whole call sets the score the lead gave.
 
 use super::{Result, Store, StoreError};
@@ -76,9 +77,6 @@ pub struct FinalItem {
     pub auto_points: f64,
     pub fatal: bool,
     pub superseded: bool,
-    /// Part of a graded group (levels re-ranked after review).
-    #[serde(skip)]
-    pub graded: bool,
     /// Counted in the automatic score.
     pub auto_applied: bool,
     /// The latest inspector verdict.
@@ -164,10 +162,6 @@ pub struct RulePrecision {
     pub rejected: usize,
     /// confirmed / reviewed (None before any review).
     pub precision: Option<f64>,
-}
-
-fn r2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 struct CallRow {
@@ -549,7 +543,8 @@ impl Store {
             let Some(score) = &c.score else { continue };
             let mut its = final_items(score);
             let mut reviewed = false;
-            for it in &mut its {
+            for (i, it) in its.iter_mut().enumerate() {
+                let graded = score.hits.get(i).is_some_and(|h| h.group.is_some());
                 let key = (c.call_id.clone(), it.item_id.clone());
                 if let Some((v, by, comment)) = verdicts.get(&key) {
                     it.verdict = Some(*v);
@@ -560,7 +555,7 @@ impl Store {
                 it.manual_points = manual.get(&key).copied();
                 reviewed |= it.manual_points.is_some();
                 it.appeal = item_appeals.get(&key).cloned();
-                decide_item(it);
+                decide_item(it, graded);
                 reviewed |= it.appeal.as_ref().is_some_and(|a| a.1 != "open");
             }
             let call_appeal = call_appeals.get(&c.call_id);
@@ -675,7 +670,9 @@ fn effective_judgement(i: &FinalItem) -> Option<Verdict> {
 }
 
 /// Whether an item counts in the final score, with what points, and why.
-fn decide_item(it: &mut FinalItem) {
+/// `graded`: the hit belongs to a graded group, so whether a larger level outranks it is
+/// decided after review (by the rules engine), not taken from the automatic result.
+fn decide_item(it: &mut FinalItem, graded: bool) {
     let appeal = it.appeal.as_ref().map(|a| a.1.clone());
     if appeal.as_deref() == Some("accepted") {
         it.applied = false;
@@ -691,7 +688,7 @@ fn decide_item(it: &mut FinalItem) {
         ""
     };
     if it.kind == "hit" {
-        if it.superseded && !it.graded {
+        if it.superseded && !graded {
             // Stored before graded groups were recorded: the level cannot be re-ranked.
             it.applied = false;
             it.status = "被同组更高等级覆盖".into();
@@ -759,7 +756,6 @@ fn final_items(score: &crate::rules::ScoreResult) -> Vec<FinalItem> {
         auto_points: 0.0,
         fatal: false,
         superseded: false,
-        graded: false,
         auto_applied: false,
         verdict: None,
         verdict_by: None,
@@ -781,7 +777,6 @@ fn final_items(score: &crate::rules::ScoreResult) -> Vec<FinalItem> {
         auto_points: h.points,
         fatal: h.fatal,
         superseded: h.superseded,
-        graded: h.group.is_some(),
         auto_applied: !h.superseded,
         first_at: crate::rules::first_at(&h.evidence),
         ..blank.clone()
@@ -795,7 +790,6 @@ fn final_items(score: &crate::rules::ScoreResult) -> Vec<FinalItem> {
         effect: effect(v.effect).into(),
         auto_points: v.points,
         fatal: v.fatal,
-        graded: v.group.is_some(),
         first_at: crate::rules::first_at(&v.evidence),
         ..blank.clone()
     });

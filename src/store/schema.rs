@@ -10,7 +10,10 @@
 /// transaction).
 pub enum Step {
     Sql(&'static str),
-    SqlThen(&'static str, fn(&rusqlite::Transaction) -> rusqlite::Result<()>),
+    SqlThen(
+        &'static str,
+        fn(&rusqlite::Transaction) -> rusqlite::Result<()>,
+    ),
 }
 
 pub const MIGRATIONS: &[Step] = &[
@@ -159,7 +162,8 @@ CREATE TABLE appeals (
     final_score REAL
 );
 CREATE INDEX appeals_by_call ON appeals(call_id);
-"#),
+"#,
+    ),
     // 2: call identity (content key, switch id, display name, raw path bytes), the scored
     // result itself (input of the final score) and the whole record (input of `rescore`),
     // and the hash that makes re-importing the same result a no-op.

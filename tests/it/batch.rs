@@ -122,11 +122,12 @@ fn all_good_exits_zero_and_rerun_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let (inp, out) = (dir.path().join("in"), dir.path().join("out"));
     std::fs::create_dir(&inp).unwrap();
+    // Four different recordings (the same bytes under four names would be one call).
     for i in 0..4 {
         write_wav(
             &inp.join(format!("c{i}.wav")),
             8000,
-            &call(8000, 4.0, &[(0.5, 1.5)], &[(2.0, 3.0)]),
+            &call(8000, 4.0, &[(0.5, 1.5 + 0.1 * i as f64)], &[(2.0, 3.0)]),
             Enc::S16,
         );
     }

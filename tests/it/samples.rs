@@ -311,7 +311,11 @@ fn inspect_scores_each_sample_with_its_queue_card() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
             let text = std::fs::read_to_string(&p).unwrap();
-            std::fs::write(rules.join(p.file_name().unwrap()), text.replace("id = \"RX05\"", "id = \"RX05\"\n# edited")).unwrap();
+            std::fs::write(
+                rules.join(p.file_name().unwrap()),
+                text.replace("id = \"RX05\"", "id = \"RX05\"\n# edited"),
+            )
+            .unwrap();
         }
     }
     let before: Vec<CallRecord> = ["call01_inbound_good", "call02_inbound_bad"]
@@ -352,7 +356,10 @@ fn inspect_scores_each_sample_with_its_queue_card() {
         "{s}"
     );
     for b in before {
-        let a = rec(b.call_id.trim_end_matches(|c: char| c != '-').trim_end_matches('-'));
+        let a = rec(b
+            .call_id
+            .trim_end_matches(|c: char| c != '-')
+            .trim_end_matches('-'));
         assert_eq!(a.utterances, b.utterances, "transcript reused as it was");
         assert_ne!(a.fingerprints.score, b.fingerprints.score);
         assert_eq!(a.fingerprints.transcript, b.fingerprints.transcript);
