@@ -475,7 +475,7 @@ fn bad_input_never_stops_the_batch() {
     huge.extend_from_slice(&(1u32 << 31).to_le_bytes());
     huge.extend_from_slice(&(1u32 << 31).to_le_bytes());
     huge.extend_from_slice(b"\x02\x00\x10\x00data\x00\x00\x10\x00");
-    huge.extend(std::iter::repeat(0u8).take(4096));
+    huge.extend(std::iter::repeat_n(0u8, 4096));
     std::fs::write(inp.join("huge.wav"), &huge).unwrap();
     // A foreign JSON in the output folder.
     std::fs::create_dir_all(out.join("calls")).unwrap();
