@@ -64,7 +64,8 @@ fn shipped_scorecards_check_clean() {
 #[test]
 fn shipped_set_selects_per_direction_and_queue() {
     let set = ScorecardSet::load_dir(&rules_dir()).unwrap();
-    assert_eq!(set.cards().len(), 3);
+    // Three general cards and the three seat-type cards of seed 003.
+    assert_eq!(set.cards().len(), 6);
     assert_eq!(set.default_card().name, "呼入服务质检评分表");
     let meta = |q: Option<&str>, d: Option<Direction>| CallMeta {
         queue: q.map(String::from),
@@ -88,7 +89,7 @@ fn shipped_set_selects_per_direction_and_queue() {
         "保险客服质检评分表"
     );
     let totals: Vec<f64> = set.cards().iter().map(|c| c.total).collect();
-    assert_eq!(totals, [100.0, 100.0, 100.0]);
+    assert_eq!(totals, [100.0, 100.0, 100.0, 13.7, 13.7, 13.7]);
 }
 
 #[test]
@@ -307,4 +308,91 @@ fn insurance_bad_call_exact_deductions() {
     );
     let td06 = r.review.iter().find(|v| v.id == "TD06").unwrap();
     assert_eq!(td06.evidence[0].note, "客户负面情绪 0.50 → 0.95");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seat-type cards (seed 003): GSM/SP, CDMA, 世界风/大客户. Each category is one of 003's items,
+// worth its bonus value; a call compliant on every item earns the card's total, 13.7 on all
+// three seats (GSM 2.5+2+1+2+0.2+1+2+3, CDMA and 世界风 2.5+1+1+2+0.2+1+3+3).
+
+const SEAT_CARDS: [(&str, &str); 3] = [
+    ("seat_gsm_sp.toml", "GSM综合座席"),
+    ("seat_cdma.toml", "CDMA专席"),
+    ("seat_vip.toml", "世界风专席"),
+];
+
+#[test]
+fn seat_cards_are_selected_by_queue() {
+    let set = ScorecardSet::load_dir(&rules_dir()).unwrap();
+    let meta = |q: &str, d: Direction| CallMeta {
+        queue: Some(q.into()),
+        direction: Some(d),
+        ..CallMeta::default()
+    };
+    let pick = |q: &str, d: Direction| set.select(Some(&meta(q, d))).name.clone();
+    assert_eq!(pick("GSM综合座席", Direction::Inbound), "GSM综合座席、SP座席质检记录表");
+    assert_eq!(pick("SP座席", Direction::Inbound), "GSM综合座席、SP座席质检记录表");
+    assert_eq!(pick("CDMA专席", Direction::Inbound), "CDMA专席质检记录表");
+    assert_eq!(pick("世界风专席", Direction::Inbound), "世界风专席、大客户专席质检记录表");
+    assert_eq!(pick("大客户专席", Direction::Inbound), "世界风专席、大客户专席质检记录表");
+    // An outbound call on a seat queue is a sales call.
+    assert_eq!(pick("CDMA专席", Direction::Outbound), "外呼营销质检评分表");
+    for (file, _) in SEAT_CARDS {
+        assert_eq!(card(file).total, 13.7, "{file}");
+    }
+}
+
+#[test]
+fn seat_good_call_earns_every_item_on_every_seat() {
+    for (file, queue) in SEAT_CARDS {
+        let mut c = call("seat_good.json");
+        c.metadata.as_mut().unwrap().queue = Some(queue.into());
+        let r = score(&card(file), &c);
+        assert_eq!(hit_ids(&r), Vec::<&str>::new(), "{file}: {:#?}", r.hits);
+        assert_eq!(r.total, 13.7, "{file}");
+        assert_eq!(review_ids(&r, ReviewReason::Manual), ["XX01", "QR02", "JQ02"]);
+        assert_eq!(review_ids(&r, ReviewReason::Undecided), Vec::<&str>::new());
+    }
+}
+
+#[test]
+fn seat_bad_call_attitude_is_fatal_only_on_vip_seats() {
+    let expected_hits = [
+        "FW01", "FW02", "FW05", "TD01", "TD02", "TD03", "TD04", "TD05", "HG01", "LT01", "JQ01",
+    ];
+    // GSM: 服务用语, 服务态度, 后挂机, 聆听, 语言技巧灵活性 lost; 提供有效信息 2 + 应答及时性
+    // 0.2 + 理解确认 2 = 4.2, not fatal (服务态度 is coached monthly on this seat).
+    let r = score(&card("seat_gsm_sp.toml"), &call("seat_bad.json"));
+    assert_eq!(hit_ids(&r), expected_hits);
+    let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
+    assert_eq!(cats, [0.0, 0.0, 0.0, 2.0, 0.2, 0.0, 2.0, 0.0]);
+    assert_eq!((r.total, r.fatal.as_deref()), (4.2, None));
+    // CDMA: the same items; 理解确认 is worth 3 here: 2 + 0.2 + 3 = 5.2.
+    let r = score(&card("seat_cdma.toml"), &call("seat_bad.json"));
+    assert_eq!(hit_ids(&r), expected_hits);
+    assert_eq!((r.total, r.fatal.as_deref()), (5.2, None));
+    // 世界风/大客户: 服务态度 and 后挂机 are 致命错误 (003): the call scores 0.
+    let r = score(&card("seat_vip.toml"), &call("seat_bad.json"));
+    assert_eq!(hit_ids(&r), expected_hits);
+    assert_eq!((r.subtotal, r.total), (5.2, 0.0));
+    let fatal: Vec<&str> = r
+        .hits
+        .iter()
+        .filter(|h| h.fatal && !h.superseded)
+        .map(|h| h.id.as_str())
+        .collect();
+    assert_eq!(fatal, ["TD01", "TD02", "TD03", "TD04", "TD05", "HG01"]);
+}
+
+#[test]
+fn major_attitude_problems_are_severe_on_every_seat_and_fatal_on_vip() {
+    // 辱骂 (TD06) and 歧视 (TD07): 重大服务态度问题, deducted at once in the month (003).
+    let mut c = call("seat_good.json");
+    c.utterances[3].text = "你们农村人就是不懂，您本月话费是八十六元。".into();
+    for (file, _) in SEAT_CARDS {
+        let r = score(&card(file), &c);
+        let h = r.hits.iter().find(|h| h.id == "TD07").unwrap();
+        assert_eq!(h.severity, zhijian::rules::Severity::Severe);
+        assert_eq!(h.fatal, file == "seat_vip.toml", "{file}");
+    }
 }

@@ -128,7 +128,7 @@ fn check_lists_every_problem_of_every_file() {
     let (code, text) = run(|o| check_cmd(&[root().join("rules")], o));
     assert_eq!(
         (code, text.as_str()),
-        (ExitCode::SUCCESS, "ok: 3 scorecards checked\n")
+        (ExitCode::SUCCESS, "ok: 6 scorecards and 3 monthly rules files checked\n")
     );
 }
 
