@@ -30,10 +30,16 @@ pub fn month_calls(results: &[FinalResult], card: &str, agent: &str) -> Vec<Mont
             failed: r
                 .items
                 .iter()
-                .filter(|i| i.applied && i.effect == "deduct" && (i.applied_points > 0.0 || i.fatal))
+                .filter(|i| {
+                    i.applied && i.effect == "deduct" && (i.applied_points > 0.0 || i.fatal)
+                })
                 .map(|i| (i.item_id.clone(), i.category.clone()))
                 .collect(),
-            pending: r.items.iter().filter(|i| i.kind == "review" && !i.applied && i.status == "待人工复核").count(),
+            pending: r
+                .items
+                .iter()
+                .filter(|i| i.kind == "review" && !i.applied && i.status == "待人工复核")
+                .count(),
         })
         .collect()
 }
@@ -42,9 +48,17 @@ pub fn month_calls(results: &[FinalResult], card: &str, agent: &str) -> Vec<Mont
 fn month_bounds(d: Date) -> (Date, Date) {
     let first = Date { day: 1, ..d };
     let next = if d.month == 12 {
-        Date { year: d.year + 1, month: 1, day: 1 }
+        Date {
+            year: d.year + 1,
+            month: 1,
+            day: 1,
+        }
     } else {
-        Date { month: d.month + 1, day: 1, ..d }
+        Date {
+            month: d.month + 1,
+            day: 1,
+            ..d
+        }
     };
     (first, next.add_days(-1))
 }
@@ -241,7 +255,11 @@ pub fn ledger_cmd(a: &LedgerArgs, out: &mut dyn Write) -> Result<ExitCode> {
                 bail!(
                     "unknown ledger kind `{kind}` (kinds in {}/monthly: {})",
                     a.rules.display(),
-                    if k.is_empty() { "none".into() } else { k.join(", ") }
+                    if k.is_empty() {
+                        "none".into()
+                    } else {
+                        k.join(", ")
+                    }
                 );
             };
             let id = store.add_ledger_entry(agent, month, kind, note, by)?;
@@ -279,8 +297,17 @@ mod tests {
     #[test]
     fn month_bounds_cover_the_calendar_month() {
         let d = |s| Date::parse(s).unwrap();
-        assert_eq!(month_bounds(d("2026-11-17")), (d("2026-11-01"), d("2026-11-30")));
-        assert_eq!(month_bounds(d("2026-12-05")), (d("2026-12-01"), d("2026-12-31")));
-        assert_eq!(month_bounds(d("2028-02-10")), (d("2028-02-01"), d("2028-02-29")));
+        assert_eq!(
+            month_bounds(d("2026-11-17")),
+            (d("2026-11-01"), d("2026-11-30"))
+        );
+        assert_eq!(
+            month_bounds(d("2026-12-05")),
+            (d("2026-12-01"), d("2026-12-31"))
+        );
+        assert_eq!(
+            month_bounds(d("2028-02-10")),
+            (d("2028-02-01"), d("2028-02-29"))
+        );
     }
 }

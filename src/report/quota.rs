@@ -35,25 +35,20 @@ pub struct QueueQuota {
 #[derive(Debug, Clone, Default)]
 struct CallFacts {
     direction: Option<String>,
-    number: Option<String>,
-    epoch: Option<i64>,
     /// Date (YYYY-MM-DD, UTC) of the first verdict or manual score.
     first_review: Option<String>,
 }
 
 fn facts(store: &Store, from: Date, to: Date) -> Result<HashMap<String, CallFacts>> {
     let mut out: HashMap<String, CallFacts> = HashMap::new();
-    let mut st = store.conn().prepare(
-        "SELECT call_id, direction, customer_number, start_epoch FROM calls
-         WHERE call_date BETWEEN ?1 AND ?2",
-    )?;
+    let mut st = store
+        .conn()
+        .prepare("SELECT call_id, direction FROM calls WHERE call_date BETWEEN ?1 AND ?2")?;
     let rows = st.query_map([from.to_string(), to.to_string()], |r| {
         Ok((
             r.get::<_, String>(0)?,
             CallFacts {
                 direction: r.get(1)?,
-                number: r.get(2)?,
-                epoch: r.get(3)?,
                 first_review: None,
             },
         ))
@@ -131,20 +126,31 @@ pub fn quotas(
                 (
                     "呼入",
                     s.inbound_pct,
-                    in_q.iter().filter(|r| dir(r).as_deref() != Some("outbound")).map(|r| **r).collect(),
+                    in_q.iter()
+                        .filter(|r| dir(r).as_deref() != Some("outbound"))
+                        .map(|r| **r)
+                        .collect(),
                 ),
                 (
                     "呼出",
                     s.outbound_pct,
-                    in_q.iter().filter(|r| dir(r).as_deref() == Some("outbound")).map(|r| **r).collect(),
+                    in_q.iter()
+                        .filter(|r| dir(r).as_deref() == Some("outbound"))
+                        .map(|r| **r)
+                        .collect(),
                 ),
-                ("特殊调听", s.special_pct, in_q.iter().filter(|r| special(r)).map(|r| **r).collect()),
+                (
+                    "特殊调听",
+                    s.special_pct,
+                    in_q.iter().filter(|r| special(r)).map(|r| **r).collect(),
+                ),
             ];
             for (class, required, calls) in classes {
                 let (Some(required), false) = (required, calls.is_empty()) else {
                     continue;
                 };
-                let reviewed: Vec<&FinalResult> = calls.iter().copied().filter(|r| r.reviewed).collect();
+                let reviewed: Vec<&FinalResult> =
+                    calls.iter().copied().filter(|r| r.reviewed).collect();
                 let timely = reviewed
                     .iter()
                     .filter(|r| in_time(r, facts.get(&r.call_id), s.within_days))
@@ -174,7 +180,8 @@ fn in_time(r: &FinalResult, f: Option<&CallFacts>, days: Option<u32>) -> bool {
     let Some(days) = days else { return true };
     let (Some(call), Some(rev)) = (
         r.call_date.as_deref().and_then(Date::parse),
-        f.and_then(|f| f.first_review.as_deref()).and_then(Date::parse),
+        f.and_then(|f| f.first_review.as_deref())
+            .and_then(Date::parse),
     ) else {
         return false;
     };

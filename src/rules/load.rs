@@ -224,7 +224,11 @@ pub(crate) fn de<T: DeserializeOwned>(
 /// serde reports an unknown field inside a condition (an internally tagged enum, which serde
 /// buffers) at the start of the condition's table; move it to the field's key when the key can
 /// be found inside that table.
-pub(crate) fn refine_span(src: &str, span: Option<Range<usize>>, message: &str) -> Option<Range<usize>> {
+pub(crate) fn refine_span(
+    src: &str,
+    span: Option<Range<usize>>,
+    message: &str,
+) -> Option<Range<usize>> {
     let span = span?;
     let field = message
         .strip_prefix("unknown field `")
@@ -395,7 +399,10 @@ pub(crate) fn parse_card(
     let mut card = None;
     if let Some(sampling) = head.as_ref().and_then(|h| h.sampling.as_ref()) {
         for (i, id) in sampling.special_items.iter().enumerate() {
-            if !categories.iter().any(|c| c.items.iter().any(|it| &it.id == id)) {
+            if !categories
+                .iter()
+                .any(|c| c.items.iter().any(|it| &it.id == id))
+            {
                 at.push((
                     vec![key("sampling"), key("special_items"), PathSeg::Index(i)],
                     format!("unknown item `{id}` in special_items"),
@@ -408,7 +415,10 @@ pub(crate) fn parse_card(
             ("special_pct", sampling.special_pct),
         ] {
             if v.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
-                at.push((vec![key("sampling"), key(k)], format!("{k} must be a percentage between 0 and 100")));
+                at.push((
+                    vec![key("sampling"), key(k)],
+                    format!("{k} must be a percentage between 0 and 100"),
+                ));
             }
         }
     }
@@ -708,7 +718,12 @@ fn cycles(conditions: &BTreeMap<String, Condition>) -> Vec<(Vec<PathSeg>, String
 }
 
 /// A diagnostic at byte `span` of `src` (1-based line, column in characters).
-pub(crate) fn diagnostic(src: &str, path: &Path, span: Option<Range<usize>>, message: String) -> Diagnostic {
+pub(crate) fn diagnostic(
+    src: &str,
+    path: &Path,
+    span: Option<Range<usize>>,
+    message: String,
+) -> Diagnostic {
     let (line, column) = match span {
         Some(s) => {
             let pos = s.start.min(src.len());
@@ -945,7 +960,7 @@ when = { kind = "not", of = "a" }
         let typo = card("true").replace("fatal = \"fraud_fatal\"", "fatal = \"fraud\"");
         assert_eq!(
             errors(&typo),
-            ["x.toml:12:9: unknown setting `fraud` (defined in [settings]: fraud_fatal)"]
+            ["x.toml:11:9: unknown setting `fraud` (defined in [settings]: fraud_fatal)"]
         );
         let bad = card("true").replace("fatal = \"fraud_fatal\"", "fatal = 3");
         let e = errors(&bad);

@@ -111,7 +111,10 @@ mod tests {
             .unwrap();
         let e = s.ledger_entries("2026-11", Some("A1")).unwrap();
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].id, e[0].kind.as_str(), e[0].note.as_str()), (a, "praise_written", "表扬信"));
+        assert_eq!(
+            (e[0].id, e[0].kind.as_str(), e[0].note.as_str()),
+            (a, "praise_written", "表扬信")
+        );
         assert_eq!(s.ledger_entries("2026-11", None).unwrap().len(), 2);
         s.remove_ledger_entry(a).unwrap();
         assert!(s.ledger_entries("2026-11", Some("A1")).unwrap().is_empty());

@@ -161,15 +161,17 @@ fn inbound_bad_call_exact_deductions() {
     assert_eq!(
         hit_ids(&r),
         [
-            "YY02", "LY01", "LY02", "LY04", "RX01", "RX02", "RX03", "RX04", "ZD01", "ZD02", "ZD03",
-            "LJ02", "YD02", "LC02"
+            "YY02", "LY01", "LY02", "LY04", "LY07", "RX01", "RX02", "RX03", "RX04", "ZD01", "ZD02",
+            "ZD03", "LJ02", "YD02", "LC02"
         ]
     );
     let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
-    // 语音语调 −1; 服务礼仪 −3−3−2; 热情耐心 −4−10−5−5 floors at 0; 积极主动 −4−6−4 floors at 0;
+    // 语音语调 −1; 服务礼仪 −3−3−2−2 floors at 0 (LY07: seed 002's 「通话结束前，确认客户无其他
+    // 疑问」, added to the card — this call ends with 「还有事吗？」, so it cost 2 more and the
+    // total fell from 53 to 51); 热情耐心 −4−10−5−5 floors at 0; 积极主动 −4−6−4 floors at 0;
     // 准确理解 −3; 有效引导 −2; 业务介绍 0; 流程执行 −3; 回复客户 0.
-    assert_eq!(cats, [9.0, 2.0, 0.0, 0.0, 7.0, 8.0, 10.0, 7.0, 10.0]);
-    assert_eq!(r.total, 53.0);
+    assert_eq!(cats, [9.0, 0.0, 0.0, 0.0, 7.0, 8.0, 10.0, 7.0, 10.0]);
+    assert_eq!(r.total, 51.0);
     assert_eq!(r.fatal, None);
     // Per-occurrence items with caps: 2 interruptions × 2; 2 questions × 5 (cap 10); 3 禁语 × 3 → cap 6.
     let pts = |id: &str| {
@@ -229,8 +231,8 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
     assert_eq!(
         hit_ids(&r),
         [
-            "KC01", "KC03", "KC04", "XX01", "GT01", "GT02", "TD01", "TD05", "TD06", "JQ01", "JQ03",
-            "ZD01", "ZD02", "JF02"
+            "KC01", "KC03", "KC04", "KC07", "KC08", "XX01", "GT01", "GT02", "TD01", "TD05", "TD06",
+            "JQ01", "JQ03", "ZD01", "ZD02", "JF02"
         ]
     );
     // Graded levels: only the larger of each group applies.
@@ -242,8 +244,10 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
         .collect();
     assert_eq!(superseded, ["KC02", "XX02", "TD02"]);
     let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
-    assert_eq!(cats, [19.0, 8.0, 10.0, 0.0, 2.0]);
-    assert_eq!(r.subtotal, 39.0);
+    // 业务能力 lost 2 more than before KC07/KC08 were added (seed 004 自我介绍: 告知接听免费,
+    // 询问是否方便 — this call does neither): 19 → 17, subtotal 39 → 37.
+    assert_eq!(cats, [17.0, 8.0, 10.0, 0.0, 2.0]);
+    assert_eq!(r.subtotal, 37.0);
     assert_eq!(r.total, 0.0);
     assert_eq!(
         r.fatal.as_deref(),
@@ -302,9 +306,10 @@ fn insurance_bad_call_exact_deductions() {
     // TD02: the question and the classifier's "impatient" are the same utterance: counted once.
     let td02 = r.hits.iter().find(|h| h.id == "TD02").unwrap();
     assert_eq!((td02.points, td02.occurrences), (5.0, 1));
+    // JN09: the customer threatens a 银保监会 complaint → 004 特殊调听 (投诉).
     assert_eq!(
         review_ids(&r, ReviewReason::Manual),
-        ["TD06", "JN01", "JN02", "JN07"]
+        ["TD06", "JN01", "JN02", "JN07", "JN09"]
     );
     let td06 = r.review.iter().find(|v| v.id == "TD06").unwrap();
     assert_eq!(td06.evidence[0].note, "客户负面情绪 0.50 → 0.95");
@@ -330,11 +335,23 @@ fn seat_cards_are_selected_by_queue() {
         ..CallMeta::default()
     };
     let pick = |q: &str, d: Direction| set.select(Some(&meta(q, d))).name.clone();
-    assert_eq!(pick("GSM综合座席", Direction::Inbound), "GSM综合座席、SP座席质检记录表");
-    assert_eq!(pick("SP座席", Direction::Inbound), "GSM综合座席、SP座席质检记录表");
+    assert_eq!(
+        pick("GSM综合座席", Direction::Inbound),
+        "GSM综合座席、SP座席质检记录表"
+    );
+    assert_eq!(
+        pick("SP座席", Direction::Inbound),
+        "GSM综合座席、SP座席质检记录表"
+    );
     assert_eq!(pick("CDMA专席", Direction::Inbound), "CDMA专席质检记录表");
-    assert_eq!(pick("世界风专席", Direction::Inbound), "世界风专席、大客户专席质检记录表");
-    assert_eq!(pick("大客户专席", Direction::Inbound), "世界风专席、大客户专席质检记录表");
+    assert_eq!(
+        pick("世界风专席", Direction::Inbound),
+        "世界风专席、大客户专席质检记录表"
+    );
+    assert_eq!(
+        pick("大客户专席", Direction::Inbound),
+        "世界风专席、大客户专席质检记录表"
+    );
     // An outbound call on a seat queue is a sales call.
     assert_eq!(pick("CDMA专席", Direction::Outbound), "外呼营销质检评分表");
     for (file, _) in SEAT_CARDS {
@@ -350,7 +367,10 @@ fn seat_good_call_earns_every_item_on_every_seat() {
         let r = score(&card(file), &c);
         assert_eq!(hit_ids(&r), Vec::<&str>::new(), "{file}: {:#?}", r.hits);
         assert_eq!(r.total, 13.7, "{file}");
-        assert_eq!(review_ids(&r, ReviewReason::Manual), ["XX01", "QR02", "JQ02"]);
+        assert_eq!(
+            review_ids(&r, ReviewReason::Manual),
+            ["XX01", "QR02", "JQ02"]
+        );
         assert_eq!(review_ids(&r, ReviewReason::Undecided), Vec::<&str>::new());
     }
 }
@@ -388,7 +408,7 @@ fn seat_bad_call_attitude_is_fatal_only_on_vip_seats() {
 fn major_attitude_problems_are_severe_on_every_seat_and_fatal_on_vip() {
     // 辱骂 (TD06) and 歧视 (TD07): 重大服务态度问题, deducted at once in the month (003).
     let mut c = call("seat_good.json");
-    c.utterances[3].text = "你们农村人就是不懂，您本月话费是八十六元。".into();
+    c.utterances[3].text = "感谢您的耐心等待，你们农村人就是不懂，您本月话费是八十六元。".into();
     for (file, _) in SEAT_CARDS {
         let r = score(&card(file), &c);
         let h = r.hits.iter().find(|h| h.id == "TD07").unwrap();

@@ -50,12 +50,22 @@ fn verdict(c: &Condition, named: &BTreeMap<String, Condition>, role: Role, text:
 }
 
 /// Every `hit` sentence matches and no `miss` sentence does.
-fn check(c: &Condition, named: &BTreeMap<String, Condition>, role: Role, hit: &[&str], miss: &[&str]) {
+fn check(
+    c: &Condition,
+    named: &BTreeMap<String, Condition>,
+    role: Role,
+    hit: &[&str],
+    miss: &[&str],
+) {
     for s in hit {
         assert_eq!(verdict(c, named, role, s), Verdict::Hit, "must match: {s}");
     }
     for s in miss {
-        assert_eq!(verdict(c, named, role, s), Verdict::Clear, "must not match: {s}");
+        assert_eq!(
+            verdict(c, named, role, s),
+            Verdict::Clear,
+            "must not match: {s}"
+        );
     }
 }
 
@@ -66,7 +76,13 @@ fn insults_are_insults_not_underwriting_questions() {
         &c,
         &BTreeMap::new(),
         Role::Agent,
-        &["你有病吧，跟你说了多少遍", "你是不是有病", "你算什么东西", "神经病"],
+        &[
+            "你有病吧，跟你说了多少遍",
+            "你是不是有病",
+            "你算什么东西",
+            "你算个什么东西",
+            "神经病",
+        ],
         &[
             "请问您投保前有病吗？",
             "您之前有病史吗？",
@@ -117,7 +133,11 @@ fn identity_checks_include_name_id_number_and_policy_number() {
                 "请您提供一下身份证号码",
                 "麻烦报一下您的保单号",
             ],
-            &["请问有什么可以帮您", "好的，我帮您查一下", "王先生，您的保单已经生效了"],
+            &[
+                "请问有什么可以帮您",
+                "好的，我帮您查一下",
+                "王先生，您的保单已经生效了",
+            ],
         );
     }
 }
@@ -130,14 +150,22 @@ fn misleading_tariff_includes_the_seeds_own_words() {
         &c,
         &BTreeMap::new(),
         Role::Agent,
-        &["每天只多收1毛多钱", "这个套餐每天只多收一毛多钱，很划算", "每天只要三毛钱"],
-        &["资费是每月五元，按月收取", "每月五元，不需要的话发送取消到10086"],
+        &[
+            "每天只多收1毛多钱",
+            "这个套餐每天只多收一毛多钱，很划算",
+            "每天只要三毛钱",
+        ],
+        &[
+            "资费是每月五元，按月收取",
+            "每月五元，不需要的话发送取消到10086",
+        ],
     );
 }
 
 #[test]
 fn new_lexicons_for_the_seed_items() {
-    let cases: [(&str, &str, Role, &[&str], &[&str]); 5] = [
+    type Case<'a> = (&'a str, &'a str, Role, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case; 5] = [
         (
             "reluctant",
             "agent",

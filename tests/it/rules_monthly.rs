@@ -23,15 +23,24 @@ fn call(agent: &str, queue: &str, n: usize, day: &str, kind: &str) -> CallRecord
     v["metadata"]["agent_id"] = agent.into();
     v["metadata"]["queue"] = queue.into();
     v["metadata"]["start_time"] = format!("{day}T10:{n:02}:00+08:00").into();
-    let u = |v: &mut serde_json::Value, i: usize, text: &str| v["utterances"][i]["text"] = text.into();
+    let u =
+        |v: &mut serde_json::Value, i: usize, text: &str| v["utterances"][i]["text"] = text.into();
     match kind {
         "ok" => {}
         // 服务用语: no company name in the greeting (FW01).
         "greeting" => u(&mut v, 0, "喂，你好，请问有什么可以帮到您？"),
         // 服务态度: 反问 (TD02), coached.
-        "attitude" => u(&mut v, 3, "你听我说完，您本月话费是八十六元，其中套餐费五十八元。"),
+        "attitude" => u(
+            &mut v,
+            3,
+            "感谢您的耐心等待，你听我说完，您本月话费是八十六元。",
+        ),
         // 服务态度: 辱骂 (TD06), 重大服务态度问题.
-        "insult" => u(&mut v, 3, "你有病吧，您本月话费是八十六元，其中套餐费五十八元。"),
+        "insult" => u(
+            &mut v,
+            3,
+            "感谢您的耐心等待，你有病吧，您本月话费是八十六元。",
+        ),
         // 聆听: the agent cuts in (LT01).
         "interrupt" => {
             v["findings"]["interruptions"] =
@@ -78,37 +87,43 @@ fn three_agents_months_match_the_seed_by_hand() {
     g1[5] = "attitude";
     g1[9] = "latency";
     month(&mut store, "G1", "GSM综合座席", &g1);
-    store.upsert_call(&call("G1", "GSM综合座席", 99, "2026-12-01", "hangup")).unwrap();
+    store
+        .upsert_call(&call("G1", "GSM综合座席", 99, "2026-12-01", "hangup"))
+        .unwrap();
     // C1 (CDMA): three 反问 (coached twice, the third deducts), one 辱骂 (at once), four cut-ins.
     let mut c1 = vec![ok; 15];
-    for i in 0..3 {
-        c1[i] = "attitude";
-    }
+    c1[..3].fill("attitude");
     c1[3] = "insult";
-    for i in 4..8 {
-        c1[i] = "interrupt";
-    }
+    c1[4..8].fill("interrupt");
     month(&mut store, "C1", "CDMA专席", &c1);
     // V1 (世界风): only 12 calls; four without the company name, one agent hang-up (fatal on
     // this seat), one slow reply.
     let mut v1 = vec![ok; 12];
-    for i in 0..4 {
-        v1[i] = "greeting";
-    }
+    v1[..4].fill("greeting");
     v1[4] = "hangup";
     v1[5] = "latency";
     month(&mut store, "V1", "世界风专席", &v1);
 
-    store.add_ledger_entry("G1", "2026-11", "praise_written", "表扬信", "lead").unwrap();
-    store.add_ledger_entry("C1", "2026-11", "complaint_attitude", "有理投诉", "lead").unwrap();
-    store.add_ledger_entry("V1", "2026-11", "praise_media", "晚报", "lead").unwrap();
-    store.add_ledger_entry("V1", "2026-10", "praise_media", "上月的", "lead").unwrap();
+    store
+        .add_ledger_entry("G1", "2026-11", "praise_written", "表扬信", "lead")
+        .unwrap();
+    store
+        .add_ledger_entry("C1", "2026-11", "complaint_attitude", "有理投诉", "lead")
+        .unwrap();
+    store
+        .add_ledger_entry("V1", "2026-11", "praise_media", "晚报", "lead")
+        .unwrap();
+    store
+        .add_ledger_entry("V1", "2026-10", "praise_media", "上月的", "lead")
+        .unwrap();
 
     let cards = ScorecardSet::load_dir(&root().join("rules")).unwrap();
     let rules = load_monthly_dir(&root().join("rules"), &cards).unwrap();
     assert_eq!(rules.len(), 3);
     let d = |s| zhijian::report::time::Date::parse(s).unwrap();
-    let results = store.final_results_between(d("2026-11-01"), d("2026-11-30")).unwrap();
+    let results = store
+        .final_results_between(d("2026-11-01"), d("2026-11-30"))
+        .unwrap();
     let ledger = store.ledger_entries("2026-11", None).unwrap();
     let one = |agent: &str| -> MonthlyResult {
         let ms = agent_months(&rules, agent, "2026-11", &results, &ledger);
@@ -126,11 +141,17 @@ fn three_agents_months_match_the_seed_by_hand() {
     assert_eq!((g.monitored, g.shortfall), (15, 0));
     assert!(!g.call_ids.contains(&"G1-99".to_string()));
     let td = item(&g, "服务态度");
-    assert_eq!((td.failed, td.coached, td.bonus, td.deducted), (2, 2, 1.73, 0.0));
+    assert_eq!(
+        (td.failed, td.coached, td.bonus, td.deducted),
+        (2, 2, 1.73, 0.0)
+    );
     assert_eq!(item(&g, "应答及时性").bonus, 0.2);
     let fm: Vec<&str> = g.full_marks.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(fm, ["服务用语", "服务技巧"]);
-    assert_eq!((g.bonus, g.deducted, g.ledger_points, g.total), (14.43, 0.0, 2.0, 16.43));
+    assert_eq!(
+        (g.bonus, g.deducted, g.ledger_points, g.total),
+        (14.43, 0.0, 2.0, 16.43)
+    );
 
     // C1 on the CDMA rules. 服务态度: 4 failed (3 反问 + 1 辱骂) → bonus 1 × 11/15 = 0.73;
     // 指导 2 次, the third 反问 deducts 1, the 辱骂 deducts 1 at once → 2. 聆听: 4 cut-ins,
@@ -145,7 +166,10 @@ fn three_agents_months_match_the_seed_by_hand() {
     );
     let lt = item(&c, "聆听");
     assert_eq!((lt.failed, lt.bonus, lt.deducted), (4, 0.73, 0.4));
-    assert_eq!((c.bonus, c.deducted, c.ledger_points, c.total), (14.16, 2.4, -10.0, 1.76));
+    assert_eq!(
+        (c.bonus, c.deducted, c.ledger_points, c.total),
+        (14.16, 2.4, -10.0, 1.76)
+    );
 
     // V1 on the 世界风/大客户 rules: 12 of 15 calls (short by 3). 服务用语 failed 4 > 3 →
     // 全部不予加分 (every bonus and the full marks). 后挂机 (fatal on the call) deducts 1 at
@@ -156,11 +180,100 @@ fn three_agents_months_match_the_seed_by_hand() {
     assert_eq!(v.all_bonus_cancelled_by.as_deref(), Some("服务用语"));
     assert!(v.full_marks.is_empty());
     assert_eq!(item(&v, "后挂机").deducted, 1.0);
-    assert_eq!((v.bonus, v.deducted, v.ledger_points, v.total), (0.0, 1.0, 5.0, 4.0));
+    assert_eq!(
+        (v.bonus, v.deducted, v.ledger_points, v.total),
+        (0.0, 1.0, 5.0, 4.0)
+    );
     // The hang-up call itself is a fatal zero on this seat's card.
     let hung = results.iter().find(|r| r.call_id == "V1-04").unwrap();
     assert_eq!(hung.final_score, 0.0);
     assert_eq!(hung.fatal.len(), 1);
+
+    // `zhijian report` for the month: each agent's page carries the month next to the
+    // accuracies, and agents.json its figures.
+    let out = tmp.path().join("report");
+    let args = zhijian::report::agent::AgentReportArgs {
+        db: tmp.path().join("z.db"),
+        from: "2026-11-01".into(),
+        to: "2026-11-30".into(),
+        out: out.clone(),
+        low_score: 80.0,
+        types: None,
+        rules: root().join("rules"),
+    };
+    drop(store);
+    zhijian::report::agent::report_cmd(&args, &mut Vec::new()).unwrap();
+    let html = std::fs::read_to_string(out.join("agents.html")).unwrap();
+    assert!(
+        html.contains("月度加扣分（2026-11）· CDMA专席月度服务质量加扣分"),
+        "monthly block"
+    );
+    assert!(html.contains("<b>月度合计 1.76</b>"));
+    assert!(html.contains("少 3 条"));
+    assert!(html.contains("服务用语不合格超限：本月全部不予加分"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("agents.json")).unwrap()).unwrap();
+    let g1 = json["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == "G1")
+        .unwrap();
+    assert_eq!(g1["monthly"][0]["total"], 16.43);
+    assert_eq!(json["monthly_month"], "2026-11");
+    // A period that spans two months has no monthly block.
+    let args = zhijian::report::agent::AgentReportArgs {
+        from: "2026-11-15".into(),
+        to: "2026-12-14".into(),
+        ..args
+    };
+    zhijian::report::agent::report_cmd(&args, &mut Vec::new()).unwrap();
+    let html = std::fs::read_to_string(out.join("agents.html")).unwrap();
+    assert!(!html.contains("月度加扣分"));
+}
+
+#[test]
+fn ledger_command_checks_the_kind_against_the_monthly_rules() {
+    use zhijian::report::monthly::{ledger_cmd, LedgerArgs, LedgerCommand};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("z.db");
+    Store::open(&db).unwrap();
+    let args = |command| LedgerArgs {
+        db: db.clone(),
+        rules: root().join("rules"),
+        command,
+    };
+    let add = |kind: &str| LedgerCommand::Add {
+        agent: "C1".into(),
+        month: "2026-11".into(),
+        kind: kind.into(),
+        note: "工单 8812".into(),
+        by: "lead".into(),
+    };
+    let mut out = Vec::new();
+    ledger_cmd(&args(add("complaint_attitude")), &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "ledger #1: C1 2026-11 complaint_attitude（有理投诉：服务态度问题造成的非致命错误，-10 分）\n"
+    );
+    let e = ledger_cmd(&args(add("praise")), &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("unknown ledger kind `praise` (kinds in "),
+        "{e}"
+    );
+    assert!(e.contains("praise_written"), "{e}");
+    let mut out = Vec::new();
+    let list = LedgerCommand::List {
+        month: "2026-11".into(),
+        agent: None,
+    };
+    ledger_cmd(&args(list), &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "#1\tC1\t2026-11\tcomplaint_attitude\t工单 8812\tlead\n"
+    );
 }
 
 /// An insurance call (the good fixture) on 保险理赔, dated `day`, from `number`.
@@ -201,7 +314,11 @@ fn insurance_sampling_quota_per_queue() {
         store.upsert_call(&rec).unwrap();
     }
     // Reviews: call 0 the next day, call 5 the day after, call 1 a week later (too late).
-    for (call, at) in [("ins-00", "2026-11-03"), ("ins-05", "2026-11-04"), ("ins-01", "2026-11-09")] {
+    for (call, at) in [
+        ("ins-00", "2026-11-03"),
+        ("ins-05", "2026-11-04"),
+        ("ins-01", "2026-11-09"),
+    ] {
         store
             .record_verdict(call, "JN01", Verdict::Confirmed, "", "qa")
             .unwrap();

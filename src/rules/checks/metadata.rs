@@ -191,9 +191,8 @@ mod tests {
 
     #[test]
     fn missing_clear_reads_an_absent_column_as_no_match() {
-        let k = cond(
-            r#"{ kind = "metadata", fields = { outcome = ["已开通"] }, missing = "clear" }"#,
-        );
+        let k =
+            cond(r#"{ kind = "metadata", fields = { outcome = ["已开通"] }, missing = "clear" }"#);
         let mut c = call(&[("a", 0.0, 2.0, "您好")]);
         assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
         c.metadata = Some(CallMeta::default());

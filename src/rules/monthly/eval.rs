@@ -154,8 +154,9 @@ pub fn evaluate(
             },
         })
         .collect();
-    let bonus = r2(items.iter().map(|r| r.bonus).sum::<f64>()
-        + full_marks.iter().map(|(_, p)| p).sum::<f64>());
+    let bonus =
+        r2(items.iter().map(|r| r.bonus).sum::<f64>()
+            + full_marks.iter().map(|(_, p)| p).sum::<f64>());
     let deducted = r2(items.iter().map(|r| r.deducted).sum());
     let ledger_points = r2(ledger.iter().map(|l| l.points).sum());
     MonthlyResult {
@@ -190,9 +191,7 @@ fn item_result(it: &MonthlyItem, calls: &[&MonthCall]) -> MonthItemResult {
     let compliant = monitored - failed;
     let mut notes: Vec<String> = vec![format!("{compliant}/{monitored} 条合格")];
 
-    let cancelled = it
-        .no_bonus_when_failed_more_than
-        .filter(|&n| failed > n);
+    let cancelled = it.no_bonus_when_failed_more_than.filter(|&n| failed > n);
     let bonus = if it.bonus <= 0.0 || monitored == 0 {
         0.0
     } else if let Some(n) = cancelled {
@@ -310,11 +309,29 @@ mod tests {
         lt.bonus = 1.0;
         let r = rules(vec![fw, lt]);
         // 3 failures: 12 compliant, bonus kept.
-        let calls = month(15, &[(0, "FW01", "服务用语"), (1, "FW02", "服务用语"), (2, "FW01", "服务用语")]);
+        let calls = month(
+            15,
+            &[
+                (0, "FW01", "服务用语"),
+                (1, "FW02", "服务用语"),
+                (2, "FW01", "服务用语"),
+            ],
+        );
         let m = evaluate(&r, "a", "2026-11", &calls, &[]);
-        assert_eq!((m.items[0].bonus, m.items[1].bonus, m.total), (2.5, 1.0, 3.5));
+        assert_eq!(
+            (m.items[0].bonus, m.items[1].bonus, m.total),
+            (2.5, 1.0, 3.5)
+        );
         // 4 failures: no bonus at all, 聆听's pro-rata bonus cancelled too.
-        let calls = month(15, &[(0, "FW01", "服务用语"), (1, "FW02", "服务用语"), (2, "FW01", "服务用语"), (3, "FW01", "服务用语")]);
+        let calls = month(
+            15,
+            &[
+                (0, "FW01", "服务用语"),
+                (1, "FW02", "服务用语"),
+                (2, "FW01", "服务用语"),
+                (3, "FW01", "服务用语"),
+            ],
+        );
         let m = evaluate(&r, "a", "2026-11", &calls, &[]);
         assert_eq!(m.all_bonus_cancelled_by.as_deref(), Some("服务用语"));
         assert_eq!((m.bonus, m.total), (0.0, 0.0));
@@ -331,7 +348,13 @@ mod tests {
         // 4 ordinary failures (coached 3, the 4th deducts) and one 重大 (deducts at once).
         let calls = month(
             15,
-            &[(0, "TD01", "服务态度"), (2, "TD02", "服务态度"), (4, "TD01", "服务态度"), (6, "TD03", "服务态度"), (8, "TD06", "服务态度")],
+            &[
+                (0, "TD01", "服务态度"),
+                (2, "TD02", "服务态度"),
+                (4, "TD01", "服务态度"),
+                (6, "TD03", "服务态度"),
+                (8, "TD06", "服务态度"),
+            ],
         );
         let m = evaluate(&r, "a", "2026-11", &calls, &[]);
         let i = &m.items[0];
@@ -376,11 +399,18 @@ mod tests {
             entered_by: "lead".into(),
             created_at: String::new(),
         };
-        let ledger = [entry(1, "a", "praise_written"), entry(2, "b", "praise_written"), entry(3, "a", "typo")];
+        let ledger = [
+            entry(1, "a", "praise_written"),
+            entry(2, "b", "praise_written"),
+            entry(3, "a", "typo"),
+        ];
         let m = evaluate(&r, "a", "2026-11", &calls, &ledger);
         assert_eq!((m.items[0].bonus, m.items[0].deducted), (0.0, 0.2));
         assert_eq!(m.full_marks, [("服务技巧".to_string(), 0.5)]);
-        assert_eq!(m.ledger.iter().map(|l| l.points).collect::<Vec<_>>(), [2.0, 0.0]);
+        assert_eq!(
+            m.ledger.iter().map(|l| l.points).collect::<Vec<_>>(),
+            [2.0, 0.0]
+        );
         // 1 (聆听) + 0.5 (full marks) − 0.2 + 2 (ledger).
         assert_eq!(m.total, 3.3);
         // 18 calls: only the first 15 count; 9 calls: shortfall 6.

@@ -82,7 +82,10 @@ fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     crate::rules::load::toml_files(dir)
 }
 
-fn read_dir(rules_dir: &Path, cards: Option<&ScorecardSet>) -> (Vec<MonthlyRules>, Vec<Diagnostic>) {
+fn read_dir(
+    rules_dir: &Path,
+    cards: Option<&ScorecardSet>,
+) -> (Vec<MonthlyRules>, Vec<Diagnostic>) {
     let dir = rules_dir.join(MONTHLY_DIR);
     if !dir.is_dir() {
         return (Vec::new(), Vec::new());
@@ -153,7 +156,8 @@ pub(crate) fn parse(
         }
         _ => None,
     };
-    let has_category = |name: &str| card.is_none_or(|c| c.categories.iter().any(|k| k.name == name));
+    let has_category =
+        |name: &str| card.is_none_or(|c| c.categories.iter().any(|k| k.name == name));
     let category_names = || -> String {
         card.map_or(String::new(), |c| {
             c.categories
@@ -213,16 +217,27 @@ pub(crate) fn parse(
     let mut rules = None;
     if let Some(h) = head {
         if h.calls_per_month == 0 {
-            at.push((vec![key("calls_per_month")], "calls_per_month must be at least 1".into()));
+            at.push((
+                vec![key("calls_per_month")],
+                "calls_per_month must be at least 1".into(),
+            ));
         }
         if h.full_marks_bonus < 0.0 {
-            at.push((vec![key("full_marks_bonus")], "full_marks_bonus must not be negative".into()));
+            at.push((
+                vec![key("full_marks_bonus")],
+                "full_marks_bonus must not be negative".into(),
+            ));
         }
         for (i, fm) in h.full_marks.iter().enumerate() {
             for (j, c) in fm.categories.iter().enumerate() {
                 if !has_category(c) {
                     at.push((
-                        vec![key("full_marks"), PathSeg::Index(i), key("categories"), PathSeg::Index(j)],
+                        vec![
+                            key("full_marks"),
+                            PathSeg::Index(i),
+                            key("categories"),
+                            PathSeg::Index(j),
+                        ],
                         format!("unknown category `{c}` (categories: {})", category_names()),
                     ));
                 }
@@ -311,7 +326,10 @@ fn check_item(
         let msg = match found {
             None => format!("card `{}` has no item `{id}`", card.name),
             Some((c, _)) if c.name != raw.category => {
-                format!("item `{id}` is in category `{}`, not `{}`", c.name, raw.category)
+                format!(
+                    "item `{id}` is in category `{}`, not `{}`",
+                    c.name, raw.category
+                )
             }
             Some(_) => continue,
         };
@@ -369,17 +387,20 @@ mod tests {
             errors(&src),
             [
                 "m.toml:3:19: calls_per_month must be at least 1",
-                "m.toml:8:25: item `HG01` is in category `后挂机`, not `服务态度`",
-                "m.toml:8:33: card `CDMA专席质检记录表` has no item `ZZ9`",
+                "m.toml:8:22: item `HG01` is in category `后挂机`, not `服务态度`",
+                "m.toml:8:30: card `CDMA专席质检记录表` has no item `ZZ9`",
                 "m.toml:10:12: card `CDMA专席质检记录表` has no category `服务太度` (categories: 服务用语, 服务态度, 后挂机, 提供有效信息, 应答及时性, 聆听, 理解确认, 语言技巧灵活性)",
                 "m.toml:12:15: give compliant_at_least or compliant_more_than",
                 "m.toml:15:1: unknown field `coachd`, expected one of `category`, `bonus`, `bonus_needs`, `no_bonus_when_failed_more_than`, `no_bonus_at_all_when_failed_more_than`, `deduct`, `coached`, `deduct_once_when_failed_more_than`, `immediate`",
-                "m.toml:18:11: a deduction rule (coached, deduct_once_when_failed_more_than, immediate) needs `deduct = N`",
+                "m.toml:16:1: a deduction rule (coached, deduct_once_when_failed_more_than, immediate) needs `deduct = N`",
             ]
         );
         let unknown_card = "name = \"m\"\ncard = \"没有这张卡\"\n[[items]]\ncategory = \"聆听\"\n";
         let e = errors(unknown_card);
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].starts_with("m.toml:2:8: unknown card `没有这张卡` (cards: "), "{e:?}");
+        assert!(
+            e[0].starts_with("m.toml:2:8: unknown card `没有这张卡` (cards: "),
+            "{e:?}"
+        );
     }
 }
