@@ -416,3 +416,136 @@ fn major_attitude_problems_are_severe_on_every_seat_and_fatal_on_vip() {
         assert_eq!(h.fatal, file == "seat_vip.toml", "{file}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Items added from the seeds (issue 17): each on a short call that shows it.
+
+/// A call from (role, text) rows, 3 s each, with metadata and the hang-up side.
+fn tiny(meta: serde_json::Value, hangup: &str, rows: &[(&str, &str)]) -> CallRecord {
+    let utterances: Vec<serde_json::Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (role, text))| {
+            serde_json::json!({"id": i, "role": role, "start": i as f64 * 3.0,
+                               "end": i as f64 * 3.0 + 2.5, "text": text})
+        })
+        .collect();
+    let end = rows.len() as f64 * 3.0;
+    serde_json::from_value(serde_json::json!({
+        "duration_s": end,
+        "metadata": meta,
+        "metrics": {"duration_s": end, "hangup": {"side": hangup, "source": "metadata", "reason": ""}},
+        "utterances": utterances
+    }))
+    .unwrap()
+}
+
+#[test]
+fn inbound_seed_items_wait_apology_reluctance_discrimination_callback() {
+    let c = tiny(
+        serde_json::json!({"queue": "客服热线", "direction": "inbound"}),
+        "customer",
+        &[
+            ("agent", "您好，中国移动客服中心，很高兴为您服务。"),
+            ("customer", "我想问一下宽带的事。"),
+            ("agent", "我已经解释过了，你们农村人就是不懂。"),
+            ("customer", "那你再查一下。"),
+            ("agent", "请稍等。"),
+        ],
+    );
+    let r = score(&card("inbound_service.toml"), &c);
+    let hits = hit_ids(&r);
+    for id in ["LY06", "LY07", "RX07", "RX08"] {
+        assert!(hits.contains(&id), "{id} not in {hits:?}");
+    }
+    // The customer hung up while on hold: 004 「通话中断或等待造成用户挂机是否回拨」 → review.
+    assert!(review_ids(&r, ReviewReason::Manual).contains(&"HF02"));
+    // 「不好意思，请您稍等」 is the seed's wording: no LY06; the customer staying: no HF02.
+    let mut polite = c.clone();
+    polite.utterances[4].text = "不好意思，请您稍等。".into();
+    polite.metrics.hangup.side = zhijian::record::Side::Agent;
+    let r = score(&card("inbound_service.toml"), &polite);
+    assert!(!hit_ids(&r).contains(&"LY06"));
+    assert!(!review_ids(&r, ReviewReason::Manual).contains(&"HF02"));
+    // 「你好」 alone is not the standard greeting (002: 您好 + company name).
+    let mut bare = polite.clone();
+    bare.utterances[0].text = "你好。".into();
+    assert!(hit_ids(&score(&card("inbound_service.toml"), &bare)).contains(&"LY01"));
+}
+
+#[test]
+fn outbound_seed_items_free_call_handover_and_opened_without_consent() {
+    let meta = serde_json::json!({"direction": "outbound", "extra": {"outcome": "已开通"}});
+    let c = tiny(
+        meta,
+        "customer",
+        &[
+            (
+                "agent",
+                "您好，我是中国移动的客服，工号1086，请问是王先生吗？",
+            ),
+            ("customer", "是我。"),
+            (
+                "agent",
+                "我们有一个流量包，每月十元，发送取消到10086可以退订。",
+            ),
+            ("customer", "不需要。"),
+            ("agent", "感谢您的接听，再见。"),
+        ],
+    );
+    let r = score(&card("outbound_sales.toml"), &c);
+    let hits = hit_ids(&r);
+    // No 「本次通话免费」, no 「是否方便」 (004 自我介绍); the switch says 已开通 but the customer
+    // refused: 擅自开通 (004 诈单（1）), fatal while [settings] fraud_fatal = true.
+    for id in ["KC07", "KC08", "ZD05"] {
+        assert!(hits.contains(&id), "{id} not in {hits:?}");
+    }
+    assert!(
+        r.fatal.as_deref().unwrap_or("").contains("ZD05"),
+        "{:?}",
+        r.fatal
+    );
+    // Without the outcome column the item is not checked (missing = "clear").
+    let mut no_outcome = c.clone();
+    no_outcome.metadata.as_mut().unwrap().extra.clear();
+    let r = score(&card("outbound_sales.toml"), &no_outcome);
+    assert!(!hit_ids(&r).contains(&"ZD05"));
+    assert!(!r.review.iter().any(|v| v.id == "ZD05"));
+
+    // 换人: the wife takes the phone and agrees; the agent never re-checks who is speaking.
+    let h = tiny(
+        serde_json::json!({"direction": "outbound"}),
+        "customer",
+        &[
+            (
+                "agent",
+                "您好，本次通话免费，我是中国移动客服，工号1086，请问是王先生吗？现在方便吗？",
+            ),
+            ("customer", "是我，你跟我老婆说吧。"),
+            (
+                "agent",
+                "好的，我们有一个流量包，每月十元，发送取消到10086可以退订。",
+            ),
+            ("customer", "那就办吧。"),
+            ("agent", "好的，感谢您的接听，再见。"),
+        ],
+    );
+    let r = score(&card("outbound_sales.toml"), &h);
+    assert!(hit_ids(&r).contains(&"ZD06"), "{:?}", hit_ids(&r));
+    // With fraud_fatal = false the same call is not zeroed by 诈单 items.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(rules_dir().join("outbound_sales.toml"))
+        .unwrap()
+        .replace("fraud_fatal = true", "fraud_fatal = false");
+    std::fs::write(dir.path().join("outbound_sales.toml"), src).unwrap();
+    std::fs::create_dir(dir.path().join("lexicons")).unwrap();
+    for e in std::fs::read_dir(rules_dir().join("lexicons")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join("lexicons").join(p.file_name().unwrap())).unwrap();
+    }
+    let lenient = Scorecard::load(dir.path().join("outbound_sales.toml")).unwrap();
+    let r = score(&lenient, &h);
+    assert!(hit_ids(&r).contains(&"ZD06"));
+    assert_eq!(r.fatal, None);
+    assert!(r.total > 0.0);
+}
