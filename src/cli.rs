@@ -96,6 +96,10 @@ pub enum Command {
     /// (`call_id  before -> after  +added -removed`). Without it the new automatic scores are
     /// stored; verdicts, manual scores and appeals are kept.
     Rescore(RescoreArgs),
+
+    /// QA lead's monthly ledger (seed 003): praise, justified complaints and test-call results
+    /// per agent and month, counted by the monthly rules (rules/monthly/*.toml) in `report`.
+    Ledger(crate::report::monthly::LedgerArgs),
 }
 
 #[derive(Debug, Args)]

@@ -86,6 +86,7 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
             rescore::rescore_cmd(&a, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
+        cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 

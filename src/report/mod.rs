@@ -14,7 +14,9 @@ mod batch_page;
 mod call_page;
 pub mod cli;
 pub mod html;
+pub mod monthly;
 pub mod queue;
+pub mod quota;
 pub mod sample;
 pub mod summary;
 /// Dates and times (moved below the store; re-exported so `report::time` paths keep working).

@@ -8,6 +8,7 @@
 //! score combines both ([`review`]).
 
 pub mod cli;
+pub mod ledger;
 mod legacy;
 pub mod review;
 pub mod schema;

@@ -164,7 +164,24 @@ CREATE TABLE appeals (
 CREATE INDEX appeals_by_call ON appeals(call_id);
 "#,
     ),
-    // 2: call identity (content key, switch id, display name, raw path bytes), the scored
+    // 2: the lead's monthly ledger (seed 003: praise, justified complaints, test-call results
+    // entered by hand; their points come from rules/monthly/*.toml when the month is computed).
+    Step::Sql(
+        r#"
+CREATE TABLE ledger (
+    id         INTEGER PRIMARY KEY,
+    agent_id   TEXT NOT NULL,
+    -- YYYY-MM
+    month      TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    note       TEXT NOT NULL DEFAULT '',
+    entered_by TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX ledger_by_agent_month ON ledger(agent_id, month);
+"#,
+    ),
+    // 3: call identity (content key, switch id, display name, raw path bytes), the scored
     // result itself (input of the final score) and the whole record (input of `rescore`),
     // and the hash that makes re-importing the same result a no-op.
     Step::SqlThen(

@@ -208,7 +208,7 @@ fn a_result_written_before_keys_never_overwrites_another_recording() {
     assert_eq!(sha, "a".repeat(64));
 }
 
-/// A database made by the previous release (schema version 1) with a scored call and a
+/// A database made before ledgers and keys (schema version 1) with a scored call and a
 /// verdict: opening it migrates to version 2 without losing the verdict, the final score is
 /// the same, and the next import of that recording moves the call and its verdict to its key.
 #[test]
@@ -238,7 +238,7 @@ fn migration_from_version_1_keeps_human_input() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), 3);
     // 20 − 5 (S1); H1 rejected.
     let f = s.final_result("0001").unwrap();
     assert_eq!((f.auto_score, f.final_score), (5.0, 15.0));
