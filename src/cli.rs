@@ -88,6 +88,11 @@ pub enum Command {
     /// Human input is kept apart from the automatic score and survives re-inspection; the final
     /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
+
+    /// Check an installation offline: files and checksums, models load, a sample call inspects,
+    /// CPU features, free disk, database schema. Says in plain words what is wrong; exit 1 if
+    /// anything must be fixed.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Subcommand)]

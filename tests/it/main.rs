@@ -5,6 +5,7 @@ mod audio;
 mod batch;
 mod classify;
 mod common;
+mod deploy;
 mod report;
 mod rules;
 mod rules_cli;
