@@ -83,10 +83,16 @@ pub fn doctor_cmd(a: &DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if failed == 0 {
-        writeln!(out, "zhijian doctor: everything needed to inspect calls is in place")?;
+        writeln!(
+            out,
+            "zhijian doctor: everything needed to inspect calls is in place"
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
-        writeln!(out, "zhijian doctor: {failed} problem(s) above must be fixed")?;
+        writeln!(
+            out,
+            "zhijian doctor: {failed} problem(s) above must be fixed"
+        )?;
         Ok(ExitCode::from(1))
     }
 }
@@ -134,9 +140,17 @@ fn check_files(home: &Path, model: &Path) -> Check {
         (true, false) => Check::new(
             "files",
             Level::Fail,
-            format!("missing the text encoder: neither {} in {}", encoder.join(" nor "), cls.display()),
+            format!(
+                "missing the text encoder: neither {} in {}",
+                encoder.join(" nor "),
+                cls.display()
+            ),
         ),
-        _ => Check::new("files", Level::Fail, format!("missing: {}", missing.join(", "))),
+        _ => Check::new(
+            "files",
+            Level::Fail,
+            format!("missing: {}", missing.join(", ")),
+        ),
     }
 }
 
@@ -147,7 +161,10 @@ fn check_manifest(home: &Path) -> Check {
         return Check::new(
             "checksums",
             Level::Warn,
-            format!("no {} (not a bundle install; checksums not verified)", path.display()),
+            format!(
+                "no {} (not a bundle install; checksums not verified)",
+                path.display()
+            ),
         );
     };
     let mut bad = Vec::new();
@@ -171,7 +188,11 @@ fn check_manifest(home: &Path) -> Check {
         }
     }
     if bad.is_empty() {
-        Check::new("checksums", Level::Ok, format!("{n} files match {MANIFEST}"))
+        Check::new(
+            "checksums",
+            Level::Ok,
+            format!("{n} files match {MANIFEST}"),
+        )
     } else {
         Check::new("checksums", Level::Fail, bad.join("; "))
     }
@@ -196,7 +217,11 @@ fn check_rules(dir: &Path) -> Check {
         Ok(set) => Check::new(
             "scorecards",
             Level::Ok,
-            format!("{} card(s) in {} load without errors", set.cards().len(), dir.display()),
+            format!(
+                "{} card(s) in {} load without errors",
+                set.cards().len(),
+                dir.display()
+            ),
         ),
         Err(e) => Check::new("scorecards", Level::Fail, format!("{e:#}")),
     }
@@ -229,7 +254,11 @@ fn check_cpu() -> Check {
             );
         }
     }
-    Check::new("cpu", Level::Ok, format!("{cores} cores; whisper.cpp: {info}"))
+    Check::new(
+        "cpu",
+        Level::Ok,
+        format!("{cores} cores; whisper.cpp: {info}"),
+    )
 }
 
 fn check_whisper(model: &Path) -> Check {
@@ -251,8 +280,16 @@ fn check_classifier(models: &Path) -> Check {
     let dir = crate::classify::model_dir(models);
     match crate::classify::Classifier::load(models) {
         Ok(c) => match c.score_texts(&["您好，请问有什么可以帮您"]) {
-            Ok(_) => Check::new("classifier", Level::Ok, format!("{} loads and runs", dir.display())),
-            Err(e) => Check::new("classifier", Level::Fail, format!("loads but fails to run: {e}")),
+            Ok(_) => Check::new(
+                "classifier",
+                Level::Ok,
+                format!("{} loads and runs", dir.display()),
+            ),
+            Err(e) => Check::new(
+                "classifier",
+                Level::Fail,
+                format!("loads but fails to run: {e}"),
+            ),
         },
         Err(e) => Check::new("classifier", Level::Fail, format!("{e}")),
     }
@@ -262,11 +299,18 @@ fn check_disk(dir: &Path, min_gib: f64) -> Check {
     match free_bytes(dir) {
         Ok(b) => {
             let gib = b as f64 / (1u64 << 30) as f64;
-            let level = if gib < min_gib { Level::Fail } else { Level::Ok };
+            let level = if gib < min_gib {
+                Level::Fail
+            } else {
+                Level::Ok
+            };
             Check::new(
                 "disk",
                 level,
-                format!("{gib:.1} GiB free in {} (need ≥ {min_gib} GiB)", dir.display()),
+                format!(
+                    "{gib:.1} GiB free in {} (need ≥ {min_gib} GiB)",
+                    dir.display()
+                ),
             )
         }
         Err(e) => Check::new("disk", Level::Fail, format!("{}: {e}", dir.display())),
@@ -292,7 +336,10 @@ fn check_db(path: &Path) -> Check {
         return Check::new(
             "database",
             Level::Warn,
-            format!("{} does not exist yet (the first inspect creates it)", path.display()),
+            format!(
+                "{} does not exist yet (the first inspect creates it)",
+                path.display()
+            ),
         );
     }
     let conn = match rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) {
@@ -302,7 +349,11 @@ fn check_db(path: &Path) -> Check {
     let found: i64 = match conn.query_row("PRAGMA user_version", [], |r| r.get(0)) {
         Ok(v) => v,
         Err(e) => {
-            return Check::new("database", Level::Fail, format!("{}: not a database: {e}", path.display()))
+            return Check::new(
+                "database",
+                Level::Fail,
+                format!("{}: not a database: {e}", path.display()),
+            )
         }
     };
     let supported = crate::store::schema_version_supported();
@@ -336,21 +387,28 @@ fn check_sample(home: &Path, model: &Path) -> Check {
         Ok(n) => Check::new(
             "inspect",
             Level::Ok,
-            format!("{} inspected: {n} utterances transcribed and scored", sample.display()),
+            format!(
+                "{} inspected: {n} utterances transcribed and scored",
+                sample.display()
+            ),
         ),
-        Err(e) => Check::new("inspect", Level::Fail, format!("{}: {e:#}", sample.display())),
+        Err(e) => Check::new(
+            "inspect",
+            Level::Fail,
+            format!("{}: {e:#}", sample.display()),
+        ),
     }
 }
 
+/// The shortest shipped WAV (by size): the check proves the chain works, not its speed.
 fn first_sample(dir: &Path) -> Option<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+    std::fs::read_dir(dir)
         .ok()?
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
-    v.sort();
-    v.into_iter().next()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wav"))
+        .filter_map(|e| Some((e.metadata().ok()?.len(), e.path())))
+        .min()
+        .map(|(_, p)| p)
 }
 
 fn run_sample(home: &Path, model: &Path, sample: &Path, out: &Path) -> Result<usize> {
@@ -368,7 +426,11 @@ fn run_sample(home: &Path, model: &Path, sample: &Path, out: &Path) -> Result<us
         .context("starting inspect")?;
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
-        bail!("inspect failed ({}): {}", o.status, err.lines().last().unwrap_or(""));
+        bail!(
+            "inspect failed ({}): {}",
+            o.status,
+            err.lines().last().unwrap_or("")
+        );
     }
     let result = std::fs::read_dir(out.join("calls"))?
         .flatten()
@@ -378,7 +440,11 @@ fn run_sample(home: &Path, model: &Path, sample: &Path, out: &Path) -> Result<us
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&result)?)?;
     let n = v["utterances"].as_array().map_or(0, |a| a.len());
     if v["status"] != "ok" || n == 0 || v["score"].is_null() {
-        bail!("the result has status {}, {n} utterances, score {}", v["status"], v["score"]);
+        bail!(
+            "the result has status {}, {n} utterances, score {}",
+            v["status"],
+            v["score"]
+        );
     }
     Ok(n)
 }
@@ -393,16 +459,20 @@ mod tests {
         std::fs::write(d.path().join("a.txt"), "hello").unwrap();
         std::fs::write(d.path().join("b.txt"), "world").unwrap();
         let good = sha256_file(&d.path().join("a.txt")).unwrap();
-        let m = format!(
-            "{good}  a.txt\n{good}  b.txt\n{good}  c.txt\n"
-        );
+        let m = format!("{good}  a.txt\n{good}  b.txt\n{good}  c.txt\n");
         std::fs::write(d.path().join(MANIFEST), m).unwrap();
         let c = check_manifest(d.path());
         assert_eq!(c.level, Level::Fail);
-        assert_eq!(c.detail, "b.txt is damaged (checksum differs); c.txt is missing");
+        assert_eq!(
+            c.detail,
+            "b.txt is damaged (checksum differs); c.txt is missing"
+        );
         std::fs::write(d.path().join(MANIFEST), format!("{good}  a.txt\n")).unwrap();
         let c = check_manifest(d.path());
-        assert_eq!((c.level, c.detail.as_str()), (Level::Ok, "1 files match MANIFEST.sha256"));
+        assert_eq!(
+            (c.level, c.detail.as_str()),
+            (Level::Ok, "1 files match MANIFEST.sha256")
+        );
     }
 
     #[test]
@@ -417,9 +487,11 @@ mod tests {
         let p = d.path().join("z.db");
         let supported = crate::store::schema_version_supported();
         let c = rusqlite::Connection::open(&p).unwrap();
-        c.pragma_update(None, "user_version", supported + 1).unwrap();
+        c.pragma_update(None, "user_version", supported + 1)
+            .unwrap();
         assert_eq!(check_db(&p).level, Level::Fail);
-        c.pragma_update(None, "user_version", supported - 1).unwrap();
+        c.pragma_update(None, "user_version", supported - 1)
+            .unwrap();
         assert_eq!(check_db(&p).level, Level::Warn);
         c.pragma_update(None, "user_version", supported).unwrap();
         assert_eq!(check_db(&p).level, Level::Ok);

@@ -54,8 +54,14 @@ fn bundle_installs_and_inspects_offline_and_upgrades_keep_verdicts() {
     let tmp = tempfile::tempdir().unwrap();
     let t1 = bundle(&tmp.path().join("a"));
     let t2 = bundle(&tmp.path().join("b"));
-    assert_eq!(sha256(&t1), sha256(&t2), "same commit and binary, different bundle bytes");
-    let listing = String::from_utf8(run(Command::new("tar").args(["-I", "zstd", "-tf"]).arg(&t1)).stdout).unwrap();
+    assert_eq!(
+        sha256(&t1),
+        sha256(&t2),
+        "same commit and binary, different bundle bytes"
+    );
+    let listing =
+        String::from_utf8(run(Command::new("tar").args(["-I", "zstd", "-tf"]).arg(&t1)).stdout)
+            .unwrap();
     for f in [
         "bin/zhijian",
         "models/ggml-base.bin",
@@ -68,7 +74,10 @@ fn bundle_installs_and_inspects_offline_and_upgrades_keep_verdicts() {
         "MANIFEST.sha256",
         "install.sh",
     ] {
-        assert!(listing.lines().any(|l| l.ends_with(f)), "{f} not in the bundle");
+        assert!(
+            listing.lines().any(|l| l.ends_with(f)),
+            "{f} not in the bundle"
+        );
     }
     offline_doctor_and_inspect(&t1, &tmp.path().join("airgap"));
     upgrade_keeps_human_input(&t1, &tmp.path().join("site"));
@@ -86,9 +95,17 @@ fn offline_doctor_and_inspect(tarball: &Path, dir: &Path) {
     );
     let o = run(Command::new("unshare").args(["-n", "sh", "-c", &script]));
     let report = String::from_utf8_lossy(&o.stdout);
-    assert!(report.contains("everything needed to inspect calls is in place"), "{report}");
+    assert!(
+        report.contains("everything needed to inspect calls is in place"),
+        "{report}"
+    );
     assert!(report.contains("ok    inspect"), "{report}");
-    let home = std::fs::read_dir(dir).unwrap().flatten().next().unwrap().path();
+    let home = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(home.join("out/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["calls_total"], 4, "{summary}");
@@ -140,16 +157,24 @@ fn upgrade_keeps_human_input(tarball: &Path, site: &Path) {
     // deductions are capped at 20, gives back 6 points → 59.
     assert!(text.contains("终审得分 59 / 100"), "{text}");
     assert!(text.contains("驳回"), "{text}");
-    assert!(out.join("zhijian.db.v1.bak").is_file(), "no backup before the upgrade");
+    assert!(
+        out.join("zhijian.db.v1.bak").is_file(),
+        "no backup before the upgrade"
+    );
 
     // A downgrade: the database claims a newer schema than this release knows.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     conn.pragma_update(None, "user_version", v + 1).unwrap();
     drop(conn);
     let before = std::fs::read_link(site.join("opt/current")).unwrap();
     let o = install(&unpacked, site);
     assert!(!o.status.success(), "installed over a newer database");
     assert!(String::from_utf8_lossy(&o.stderr).contains("newer zhijian"));
-    assert_eq!(std::fs::read_link(site.join("opt/current")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_link(site.join("opt/current")).unwrap(),
+        before
+    );
 }
