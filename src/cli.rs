@@ -93,6 +93,9 @@ pub enum Command {
     /// CPU features, free disk, database schema. Says in plain words what is wrong; exit 1 if
     /// anything must be fixed.
     Doctor(crate::doctor::DoctorArgs),
+    /// QA lead's monthly ledger (seed 003): praise, justified complaints and test-call results
+    /// per agent and month, counted by the monthly rules (rules/monthly/*.toml) in `report`.
+    Ledger(crate::report::monthly::LedgerArgs),
 }
 
 #[derive(Debug, Subcommand)]
