@@ -11,6 +11,7 @@ pub mod audio;
 pub mod batch;
 pub mod classify;
 pub mod cli;
+pub mod doctor;
 pub mod identity;
 pub mod meta;
 pub mod pipeline;
@@ -86,6 +87,7 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
             rescore::rescore_cmd(&a, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
+        cli::Command::Doctor(a) => doctor::doctor_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
     }
 }

@@ -5,6 +5,7 @@ mod audio;
 mod batch;
 mod classify;
 mod common;
+mod deploy;
 mod nightly;
 mod report;
 mod rules;
