@@ -368,8 +368,16 @@ impl Thresholds {
             min.filter(|m| got + 1e-9 < *m)
                 .map(|m| format!("{what} {got:.3} < {m}"))
         };
-        out.extend(below("queue precision".into(), r.queue_precision(), self.queue_precision));
-        out.extend(below("queue recall".into(), r.queue_recall(), self.queue_recall));
+        out.extend(below(
+            "queue precision".into(),
+            r.queue_precision(),
+            self.queue_precision,
+        ));
+        out.extend(below(
+            "queue recall".into(),
+            r.queue_recall(),
+            self.queue_recall,
+        ));
         for (id, t) in &self.items {
             match r.item(id) {
                 None => out.push(format!("{id}: no labelled call")),
