@@ -88,6 +88,10 @@ pub enum Command {
     /// Human input is kept apart from the automatic score and survives re-inspection; the final
     /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
+
+    /// QA lead's monthly ledger (seed 003): praise, justified complaints and test-call results
+    /// per agent and month, counted by the monthly rules (rules/monthly/*.toml) in `report`.
+    Ledger(crate::report::monthly::LedgerArgs),
 }
 
 #[derive(Debug, Subcommand)]
