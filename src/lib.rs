@@ -11,6 +11,7 @@ pub mod batch;
 pub mod benchmark;
 pub mod classify;
 pub mod cli;
+pub mod doctor;
 pub mod meta;
 pub mod pipeline;
 pub mod record;
@@ -81,6 +82,7 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Import(a) => report::cli::import_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Doctor(a) => doctor::doctor_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
     }
 }

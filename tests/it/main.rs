@@ -6,6 +6,7 @@ mod batch;
 mod bench;
 mod classify;
 mod common;
+mod deploy;
 mod report;
 mod rules;
 mod rules_cli;
