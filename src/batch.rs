@@ -48,6 +48,9 @@ pub struct BatchSummary {
     pub calls_skipped: usize,
     pub calls_with_warnings: usize,
     pub audio_seconds: f64,
+    /// Seconds of detected speech with no usable transcript, over all calls.
+    #[serde(default)]
+    pub untranscribed_seconds: f64,
     pub wall_seconds: f64,
     pub failures: Vec<Failure>,
     pub calls: Vec<CallLine>,
@@ -77,6 +80,9 @@ pub struct CallLine {
     pub status: CallStatus,
     pub duration_s: f64,
     pub warnings: usize,
+    /// Seconds of detected speech with no usable transcript (`metrics.untranscribed_s`).
+    #[serde(default)]
+    pub untranscribed_s: f64,
     /// Result file, relative to the output folder.
     pub result: String,
 }
@@ -298,11 +304,13 @@ pub fn run_batch_into(
         }
         s.calls_with_warnings += (d.line.warnings > 0) as usize;
         s.audio_seconds += d.line.duration_s;
+        s.untranscribed_seconds += d.line.untranscribed_s;
         s.failures.extend(d.failure);
         s.calls.push(d.line);
     }
     s.calls_total -= s.duplicates.len();
     s.audio_seconds = (s.audio_seconds * 1000.0).round() / 1000.0;
+    s.untranscribed_seconds = (s.untranscribed_seconds * 1000.0).round() / 1000.0;
     s.wall_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     let json = serde_json::to_vec_pretty(&s)?;
     write_atomic(&opts.out.join("summary.json"), &json)
@@ -339,6 +347,7 @@ impl Done {
                 file: k.file.clone(),
                 status: CallStatus::Failed,
                 duration_s: 0.0,
+                untranscribed_s: 0.0,
                 warnings: 0,
                 result: String::new(),
             },
@@ -457,6 +466,7 @@ fn line(rec: &CallRecord, rel: &str) -> CallLine {
         status: rec.status,
         duration_s: rec.duration_s,
         warnings: rec.warnings.len(),
+        untranscribed_s: rec.metrics.untranscribed_s,
         result: rel.to_string(),
     }
 }

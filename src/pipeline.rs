@@ -444,7 +444,18 @@ pub fn process_call(
         StageCounts::bump(&counts.asr);
         let t = Instant::now();
         match transcribe(stage, &roles, &rec.segments, rec.mono) {
-            Ok(utts) => rec.utterances = utts,
+            Ok(tr) => {
+                rec.utterances = tr.utterances;
+                rec.metrics.untranscribed_s = (tr
+                    .untranscribed
+                    .iter()
+                    .map(|u| u.end - u.start)
+                    .sum::<f64>()
+                    * 1000.0)
+                    .round()
+                    / 1000.0;
+                rec.untranscribed = tr.untranscribed;
+            }
             Err(e) => {
                 fail(&mut rec, "asr", e.to_string());
                 return rec;
@@ -628,6 +639,7 @@ fn derive_metrics(engine: &Engine, rec: &mut CallRecord) {
         acoustic::apply_hangup_metadata(&mut metrics, side);
     }
     metrics.speech_rate_cpm = speech_rates(&rec.utterances);
+    metrics.untranscribed_s = rec.metrics.untranscribed_s;
     rec.findings = findings;
     rec.metrics = metrics;
 }
@@ -665,9 +677,10 @@ fn transcribe(
     tracks: &[(usize, Role, &[f32])],
     segments: &[crate::record::SpeechSegment],
     mono: bool,
-) -> Result<Vec<crate::record::Utterance>, crate::asr::AsrError> {
+) -> Result<crate::asr::TrackTranscript, crate::asr::AsrError> {
     let mut worker = stage.take()?;
     let mut utts = Vec::new();
+    let mut untranscribed = Vec::new();
     let mut result = Ok(());
     for &(index, role, samples) in tracks {
         let spans: Vec<(f64, f64)> = segments
@@ -678,8 +691,11 @@ fn transcribe(
         if spans.is_empty() {
             continue;
         }
-        match worker.transcribe_track(samples, &spans, role) {
-            Ok(u) => utts.extend(u),
+        match worker.transcribe_track_checked(samples, &spans, role) {
+            Ok(t) => {
+                utts.extend(t.utterances);
+                untranscribed.extend(t.untranscribed);
+            }
             Err(e) => {
                 result = Err(e);
                 break;
@@ -696,7 +712,11 @@ fn transcribe(
         u.id = i;
         u.tokens = crate::text::tokenize(&u.text);
     }
-    Ok(utts)
+    untranscribed.sort_by(|a, b| a.start.total_cmp(&b.start));
+    Ok(crate::asr::TrackTranscript {
+        utterances: utts,
+        untranscribed,
+    })
 }
 
 /// 字/分钟 per role: Han characters and digits over the role's speaking time.
