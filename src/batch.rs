@@ -273,7 +273,8 @@ pub fn run_batch(engine: &Engine, opts: &BatchOptions) -> Result<BatchSummary> {
                     });
                     r
                 });
-                let json = serde_json::to_vec_pretty(&rec).expect("record serialises");
+                let shown = crate::pii::for_output(&rec, crate::pii::Output::CallJson);
+                let json = serde_json::to_vec_pretty(&shown).expect("record serialises");
                 if let Err(e) = write_atomic(&result, &json) {
                     write_errors
                         .lock()

@@ -88,6 +88,18 @@ pub enum Command {
     /// Human input is kept apart from the automatic score and survives re-inspection; the final
     /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
+
+    /// Write a call's recording (or a clip of it) as WAV; with --redact the time spans of
+    /// personal data (phone, ID and card numbers, codes …) are replaced by a tone or silence.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub export: crate::pii::audio::ExportArgs,
+    #[command(flatten)]
+    pub privacy: crate::pii::policy::PrivacyArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +130,12 @@ pub enum EvalCommand {
         /// Models folder holding classifier/.
         #[arg(long, default_value = "models")]
         models: PathBuf,
+    },
+    /// Precision and recall of the personal-data detector per type on a labelled set.
+    Pii {
+        /// The labelled set (JSON lines; see data/pii/README.md).
+        #[arg(long, default_value = "data/pii/labelled.jsonl")]
+        data: PathBuf,
     },
     /// Character error rate of the recogniser on a folder of audio files, each with a
     /// `<name>.txt` reference beside it; prints CER per file and overall.
@@ -230,4 +248,7 @@ pub struct InspectArgs {
     /// Do not draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    #[command(flatten)]
+    pub privacy: crate::pii::policy::PrivacyArgs,
 }

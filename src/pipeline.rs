@@ -385,6 +385,11 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
         rec.timings_ms.insert("classify".into(), ms(t));
     }
 
+    // Personal data, before scoring: rules read the entities (outputs mask the text).
+    rec.pii = crate::pii::detect(&rec.utterances)
+        .into_iter()
+        .map(|f| f.entity)
+        .collect();
     if let Some(cards) = &engine.scorecards {
         let t = Instant::now();
         let card = cards.select(rec.metadata.as_ref());

@@ -151,6 +151,7 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
+        let rec = &crate::pii::for_output(rec, crate::pii::Output::Store);
         upsert(&tx, rec).map_err(wrap)?;
         tx.commit().map_err(wrap)
     }

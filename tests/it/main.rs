@@ -9,4 +9,5 @@ mod report;
 mod rules;
 mod rules_cli;
 mod rules_fuzzy;
+mod pii;
 mod samples;
