@@ -91,11 +91,11 @@ pub enum Command {
 
     /// Write a call's recording (or a clip of it) as WAV; with --redact the time spans of
     /// personal data (phone, ID and card numbers, codes …) are replaced by a tone or silence.
-    Export(ExportArgs),
+    Export(ExportCommand),
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub struct ExportCommand {
     #[command(flatten)]
     pub export: crate::pii::audio::ExportArgs,
     #[command(flatten)]

@@ -613,8 +613,8 @@ mod tests {
         assert_eq!(u[1].text, "谢谢。");
         assert_eq!(u[1].start, 30.0); // an inner cut is the piece edge
         assert_eq!(u[1].end, 33.0); // segment end 6.0 → 33.4, clamped
-        // Each character has its token's time on the track (the carried 谢 takes the time of
-        // the group's first token); the late 。 is clamped to the piece.
+                                    // Each character has its token's time on the track (the carried 谢 takes the time of
+                                    // the group's first token); the late 。 is clamped to the piece.
         let ms = |v: &[f64]| v.iter().map(|&t| round_ms(t)).collect::<Vec<_>>();
         assert_eq!(ms(&u[0].char_times), vec![10.3, 10.7]);
         assert_eq!(ms(&u[1].char_times), vec![30.2, 30.6, 33.0]);

@@ -55,8 +55,8 @@ pub struct ExportReport {
 /// `zhijian export`.
 pub fn export_cmd(a: &ExportArgs) -> Result<ExportReport> {
     let bytes = std::fs::read(&a.call).with_context(|| format!("reading {}", a.call.display()))?;
-    let rec: CallRecord = serde_json::from_slice(&bytes)
-        .with_context(|| format!("parsing {}", a.call.display()))?;
+    let rec: CallRecord =
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", a.call.display()))?;
     let audio = a.audio.clone().unwrap_or_else(|| rec.input.path.clone());
     let spans = if a.redact {
         redaction_spans(&rec, a.pad)
@@ -72,7 +72,10 @@ pub fn export_cmd(a: &ExportArgs) -> Result<ExportReport> {
 pub fn redaction_spans(rec: &CallRecord, pad: f64) -> Vec<(f64, f64)> {
     let found: Vec<Entity>;
     let entities: &[Entity] = if rec.pii.is_empty() {
-        found = detect(&rec.utterances).into_iter().map(|f| f.entity).collect();
+        found = detect(&rec.utterances)
+            .into_iter()
+            .map(|f| f.entity)
+            .collect();
         &found
     } else {
         &rec.pii

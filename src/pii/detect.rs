@@ -30,9 +30,36 @@ const JOIN_GAP_S: f64 = 5.0;
 
 /// Words that make a nearby number an identifier of something else, not of a person.
 const NOT_PERSONAL: &[&str] = &[
-    "订单", "单号", "工号", "编号", "快递", "运单", "流水", "合同", "保单", "账单", "发票", "金额",
-    "余额", "价格", "会员号", "客户号", "积分", "批次", "型号", "版本", "房间", "尾号", "分机",
-    "热线", "客服电话", "服务电话", "工单", "案件号", "受理号", "序列号",
+    "订单",
+    "单号",
+    "工号",
+    "编号",
+    "快递",
+    "运单",
+    "流水",
+    "合同",
+    "保单",
+    "账单",
+    "发票",
+    "金额",
+    "余额",
+    "价格",
+    "会员号",
+    "客户号",
+    "积分",
+    "批次",
+    "型号",
+    "版本",
+    "房间",
+    "尾号",
+    "分机",
+    "热线",
+    "客服电话",
+    "服务电话",
+    "工单",
+    "案件号",
+    "受理号",
+    "序列号",
 ];
 
 /// Characters after a number that make it an amount, a date, a time or a quantity.
@@ -40,12 +67,28 @@ const UNIT_AFTER: &str = "元块毛角万亿岁年月日号点分秒个次天位
 
 /// Prompts for a code read out by the customer.
 const CODE_PROMPTS: &[&str] = &[
-    "验证码", "校验码", "动态码", "短信码", "密码", "口令", "安全码", "cvv", "cvn", "动态密令",
+    "验证码",
+    "校验码",
+    "动态码",
+    "短信码",
+    "密码",
+    "口令",
+    "安全码",
+    "cvv",
+    "cvn",
+    "动态密令",
 ];
 
 const ID_CONTEXT: &[&str] = &["身份证", "证件号", "身份号"];
 const CARD_CONTEXT: &[&str] = &["卡号", "银行卡", "信用卡", "储蓄卡", "借记卡", "卡的号"];
-const LANDLINE_CONTEXT: &[&str] = &["座机", "固话", "固定电话", "家里电话", "办公电话", "家里的电话"];
+const LANDLINE_CONTEXT: &[&str] = &[
+    "座机",
+    "固话",
+    "固定电话",
+    "家里电话",
+    "办公电话",
+    "家里的电话",
+];
 
 /// Abbreviations of provinces that open a licence plate.
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
@@ -319,20 +362,18 @@ impl Detector<'_> {
         }
         let has = |words: &[&str]| words.iter().any(|w| before.contains(w));
         let not_personal = has(NOT_PERSONAL);
-        let is_mobile = |d: &str| {
-            d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9')
-        };
+        let is_mobile =
+            |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
         if d.ends_with('x') {
             return (n == 18 && id_plausible(&d) && (id_checksum_ok(&d) || has(ID_CONTEXT)))
                 .then_some(Kind::IdCard);
         }
-        if !not_personal && (is_mobile(&d) || (n == 13 && d.starts_with("86") && is_mobile(&d[2..])))
+        if !not_personal
+            && (is_mobile(&d) || (n == 13 && d.starts_with("86") && is_mobile(&d[2..])))
         {
             return Some(Kind::Mobile);
         }
-        if n == 18
-            && id_plausible(&d)
-            && (has(ID_CONTEXT) || (!not_personal && id_checksum_ok(&d)))
+        if n == 18 && id_plausible(&d) && (has(ID_CONTEXT) || (!not_personal && id_checksum_ok(&d)))
         {
             return Some(Kind::IdCard);
         }
@@ -360,11 +401,7 @@ impl Detector<'_> {
     /// opens its utterance: 「请告诉我验证码」「1234」.
     fn prompt_before(&self, s: &[SChar], a: usize) -> bool {
         let u = s[a].utt;
-        let lead = s[..a]
-            .iter()
-            .rev()
-            .take_while(|c| c.utt == u)
-            .count();
+        let lead = s[..a].iter().rev().take_while(|c| c.utt == u).count();
         if lead > 4 {
             return false;
         }
@@ -444,7 +481,10 @@ fn time_span(u: &Utterance, text: &[char], start: usize, end: usize) -> (f64, f6
     let before = spoken(&text[..start]);
     let upto = spoken(&text[..end]);
     let dur = (u.end - u.start).max(0.0);
-    (r(u.start + dur * before / total), r(u.start + dur * upto / total))
+    (
+        r(u.start + dur * before / total),
+        r(u.start + dur * upto / total),
+    )
 }
 
 /// Byte offset → char offset in `text`.
@@ -471,11 +511,13 @@ pub fn id_checksum_ok(d: &str) -> bool {
 /// A region code that exists (first two digits) and a birth date that could be real.
 fn id_plausible(d: &str) -> bool {
     let num = |r: std::ops::Range<usize>| d.get(r).and_then(|s| s.parse::<u32>().ok());
-    let (Some(region), Some(y), Some(m), Some(day)) = (num(0..2), num(6..10), num(10..12), num(12..14))
+    let (Some(region), Some(y), Some(m), Some(day)) =
+        (num(0..2), num(6..10), num(10..12), num(12..14))
     else {
         return false;
     };
-    let region_ok = matches!(region, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83);
+    let region_ok =
+        matches!(region, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -510,7 +552,7 @@ pub fn luhn_ok(d: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn email_re() -> &'static Regex {
@@ -536,9 +578,12 @@ fn name_re() -> &'static Regex {
 
 /// The common surnames (百家姓, the ~120 most frequent, plus the common two-character ones).
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝";
-const TWO_CHAR_SURNAMES: &[&str] = &["欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "司徒", "夏侯"];
+const TWO_CHAR_SURNAMES: &[&str] = &[
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "司徒", "夏侯",
+];
 /// Characters that end a name candidate: they are the words around it, not the name.
-const NOT_IN_NAME: &str = "是的了吗呢啊吧你我他她您在和就也都要想有那这个请好对呀哦嗯先女姐士号码电话卡身份证";
+const NOT_IN_NAME: &str =
+    "是的了吗呢啊吧你我他她您在和就也都要想有那这个请好对呀哦嗯先女姐士号码电话卡身份证";
 
 /// The name in a candidate after 我叫 etc.: a known surname and one or two more characters.
 fn valid_name(cand: &str) -> Option<String> {
@@ -561,12 +606,23 @@ fn valid_name(cand: &str) -> Option<String> {
 
 /// Words that introduce an address.
 const ADDRESS_TRIGGERS: &[&str] = &[
-    "收货地址是", "收货地址", "地址是", "住址是", "地址", "住址", "家住在", "住在", "家住", "家在", "寄到", "送到",
+    "收货地址是",
+    "收货地址",
+    "地址是",
+    "住址是",
+    "地址",
+    "住址",
+    "家住在",
+    "住在",
+    "家住",
+    "家在",
+    "寄到",
+    "送到",
 ];
 /// Endings of the parts of an address.
 const ADDRESS_UNITS: &[&str] = &[
-    "省", "市", "区", "县", "镇", "乡", "街道", "路", "街", "大道", "巷", "弄", "村", "小区", "花园", "苑", "大厦", "号楼",
-    "栋", "幢", "单元", "号", "室", "楼",
+    "省", "市", "区", "县", "镇", "乡", "街道", "路", "街", "大道", "巷", "弄", "村", "小区",
+    "花园", "苑", "大厦", "号楼", "栋", "幢", "单元", "号", "室", "楼",
 ];
 
 /// Addresses in `text` as char spans: after a trigger word, the longest stretch ending in an
@@ -582,7 +638,8 @@ fn addresses(text: &str) -> Vec<(usize, usize)> {
             continue;
         };
         let mut s = i + t.chars().count();
-        while s < chars.len() && matches!(chars[s], '：' | ':' | ' ' | '，' | ',' | '是' | '在') {
+        while s < chars.len() && matches!(chars[s], '：' | ':' | ' ' | '，' | ',' | '是' | '在')
+        {
             s += 1;
         }
         let mut e = s;
@@ -642,7 +699,10 @@ mod tests {
         assert_eq!(kinds("手机号138 1234 5678"), want("138 **** 5678"));
         assert_eq!(kinds("号码是138-1234-5678。"), want("138-****-5678"));
         assert_eq!(kinds("一三八一二三四五六七八"), want("一三八****五六七八"));
-        assert_eq!(kinds("幺三八，幺二三四，五六七八"), want("幺三八，****，五六七八"));
+        assert_eq!(
+            kinds("幺三八，幺二三四，五六七八"),
+            want("幺三八，****，五六七八")
+        );
         assert_eq!(kinds("手机是138一二三四5678"), want("138****5678"));
         assert_eq!(kinds("电话+86 138 1234 5678"), want("86 138 **** 5678"));
         assert_eq!(kinds("一三八两两三四五六七八"), want("一三八****五六七八"));
@@ -724,10 +784,7 @@ mod tests {
 
     #[test]
     fn names_and_addresses_by_pattern() {
-        assert_eq!(
-            kinds("我叫王小明"),
-            vec![(Kind::Name, "王**".to_string())]
-        );
+        assert_eq!(kinds("我叫王小明"), vec![(Kind::Name, "王**".to_string())]);
         assert_eq!(kinds("我叫什么不重要"), vec![]);
         assert_eq!(
             kinds("地址是北京市朝阳区建国路88号"),

@@ -74,12 +74,14 @@ pub struct PiiReport {
 
 impl PiiReport {
     pub fn total(&self) -> Counts {
-        self.per_kind.values().fold(Counts::default(), |a, c| Counts {
-            labelled: a.labelled + c.labelled,
-            detected: a.detected + c.detected,
-            correct: a.correct + c.correct,
-            exact: a.exact + c.exact,
-        })
+        self.per_kind
+            .values()
+            .fold(Counts::default(), |a, c| Counts {
+                labelled: a.labelled + c.labelled,
+                detected: a.detected + c.detected,
+                correct: a.correct + c.correct,
+                exact: a.exact + c.exact,
+            })
     }
 }
 
@@ -124,7 +126,8 @@ impl fmt::Display for PiiReport {
 
 /// Evaluate the detector on the JSONL set at `path`.
 pub fn evaluate(path: &Path) -> Result<PiiReport> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut r = PiiReport::default();
     for (no, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

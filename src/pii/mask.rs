@@ -134,12 +134,14 @@ fn mask_evidence(
 /// A phone number keeping its first three and last four digits (`138****5678`); shorter
 /// numbers keep only their last two digits.
 pub fn mask_phone(n: &str) -> String {
-    let digits = n.chars().filter(char::is_ascii_digit).count();
+    // A `*` holds a digit's place, so masking twice changes nothing.
+    let place = |c: &char| c.is_ascii_digit() || *c == '*';
+    let digits = n.chars().filter(place).count();
     let (first, last) = if digits >= 8 { (3, 4) } else { (0, 2) };
     let mut seen = 0;
     n.chars()
         .map(|c| {
-            if !c.is_ascii_digit() {
+            if !place(&c) {
                 return c;
             }
             seen += 1;
@@ -176,7 +178,11 @@ mod tests {
             }),
             utterances: vec![
                 u(0, Role::Agent, "请问您的手机号是多少？"),
-                u(1, Role::Customer, "一三八一二三四五六七八，卡号6222021234567890128"),
+                u(
+                    1,
+                    Role::Customer,
+                    "一三八一二三四五六七八，卡号6222021234567890128",
+                ),
                 u(2, Role::Customer, "我叫王小明"),
             ],
             score: Some(ScoreResult {
@@ -262,5 +268,6 @@ mod tests {
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_phone("010-62345678"), "010-****5678");
         assert_eq!(mask_phone("95588"), "***88");
+        assert_eq!(mask_phone("138****5678"), "138****5678");
     }
 }

@@ -29,9 +29,7 @@ use crate::record::Role;
 use serde::{Deserialize, Serialize};
 
 /// A type of personal data.
-#[derive(
-    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Mainland mobile number (11 digits, 1[3-9]…, optionally +86).

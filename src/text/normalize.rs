@@ -63,7 +63,10 @@ pub fn normalize_chars(text: &str) -> Normalized {
         match numeral_run_to_digits(&run, prev, next) {
             // Read digit by digit (一三八 → 138): each digit comes from its own character, so
             // a part of the run can be quoted or masked.
-            Some(digits) if digits.chars().count() == j - i && run.iter().all(|&c| digit_value(c).is_some()) => {
+            Some(digits)
+                if digits.chars().count() == j - i
+                    && run.iter().all(|&c| digit_value(c).is_some()) =>
+            {
                 for (d, k) in digits.chars().zip(&kept[i..j]) {
                     out.chars.push(d);
                     out.origin.push((k.1, k.1 + 1));

@@ -91,13 +91,21 @@ fn fixture_call() -> CallRecord {
             utt(1, Role::Customer, 3.0, &format!("我手机号是{MOBILE_ZH}")),
             utt(2, Role::Agent, 6.0, "请您提供一下身份证号码和卡号"),
             utt(3, Role::Customer, 9.0, &format!("身份证{ID}，卡号{CARD}")),
-            utt(4, Role::Customer, 12.0, &format!("你们打{MOBILE}就能找到我，我要投诉"),),
+            utt(
+                4,
+                Role::Customer,
+                12.0,
+                &format!("你们打{MOBILE}就能找到我，我要投诉"),
+            ),
             utt(5, Role::Agent, 15.0, "感谢您的来电，再见"),
         ],
         ..CallRecord::default()
     };
     let cards = zhijian::rules::ScorecardSet::load(&root().join("rules")).unwrap();
-    rec.score = Some(zhijian::rules::score(cards.select(rec.metadata.as_ref()), &rec));
+    rec.score = Some(zhijian::rules::score(
+        cards.select(rec.metadata.as_ref()),
+        &rec,
+    ));
     rec
 }
 
@@ -150,10 +158,17 @@ fn an_inspection_masks_the_metadata_number_in_every_output() {
     assert_eq!(code, 0, "{err}");
     let numbers = ["13800000001", "13900000002", "13700000003", "13600000004"];
     assert_eq!(leaks(&out, &numbers, &[]), Vec::<String>::new());
-    let csv = std::fs::read_to_string(out.join("calls.csv")).unwrap();
-    assert!(csv.contains("138****0001"), "{csv}");
     let json = std::fs::read_to_string(out.join("calls/call01_inbound_good.json")).unwrap();
     assert!(json.contains("138****0001"));
+    let db = rusqlite::Connection::open(out.join("zhijian.db")).unwrap();
+    let n: String = db
+        .query_row(
+            "SELECT customer_number FROM calls WHERE call_id = 'call01_inbound_good'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, "138****0001");
     for n in numbers {
         assert!(!err.contains(n), "{err}");
     }

@@ -229,7 +229,7 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
         hit_ids(&r),
         [
             "KC01", "KC03", "KC04", "XX01", "GT01", "GT02", "TD01", "TD05", "TD06", "JQ01", "JQ03",
-            "ZD01", "ZD02", "JF02"
+            "JQ04", "ZD01", "ZD02", "JF02"
         ]
     );
     // Graded levels: only the larger of each group applies.
@@ -241,8 +241,10 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
         .collect();
     assert_eq!(superseded, ["KC02", "XX02", "TD02"]);
     let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
-    assert_eq!(cats, [19.0, 8.0, 10.0, 0.0, 2.0]);
-    assert_eq!(r.subtotal, 39.0);
+    // 专业技巧: no identity check (JQ01), no read-back (JQ03), the pitch before any identity
+    // check (JQ04).
+    assert_eq!(cats, [19.0, 8.0, 5.0, 0.0, 2.0]);
+    assert_eq!(r.subtotal, 34.0);
     assert_eq!(r.total, 0.0);
     assert_eq!(
         r.fatal.as_deref(),

@@ -58,7 +58,11 @@ impl IdentityCheck {
         }
         let n = self.within_utterances.unwrap_or(2);
         let answers = self.answer.as_ref().map(|a| a.matches(cx));
-        let denials = self.denied.as_ref().map(|d| d.matches(cx)).unwrap_or_default();
+        let denials = self
+            .denied
+            .as_ref()
+            .map(|d| d.matches(cx))
+            .unwrap_or_default();
         let near = |q: usize, b: usize| b > q && b - q <= n;
         // Position (in time order) from which the identity counts as confirmed.
         let confirmed = self.question.matches(cx).into_iter().find_map(|(q, q_ev)| {
@@ -144,9 +148,6 @@ mod tests {
         let no_business = call(&[("a", 0.0, 3.0, "请问您是王先生吗？")]);
         assert_eq!(eval(&cond(CHECK), &no_business).verdict, Verdict::Clear);
         let no_transcript = call(&[]);
-        assert_eq!(
-            eval(&cond(CHECK), &no_transcript).verdict,
-            Verdict::Unknown
-        );
+        assert_eq!(eval(&cond(CHECK), &no_transcript).verdict, Verdict::Unknown);
     }
 }

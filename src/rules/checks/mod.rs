@@ -72,7 +72,8 @@ pub enum Condition {
     SentimentTrend(sentiment_trend::SentimentTrend),
     Metadata(metadata::Metadata),
     PiiRequest(pii_request::PiiRequest),
-    IdentityCheck(identity_check::IdentityCheck),
+    // Boxed: three `said` tables make it much larger than the other kinds.
+    IdentityCheck(Box<identity_check::IdentityCheck>),
     All(boolean::All),
     Any(boolean::Any),
     Not(boolean::Not),

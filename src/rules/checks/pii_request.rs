@@ -79,7 +79,15 @@ const TARGETS: &[Target] = &[
     },
     Target {
         name: "cvv",
-        words: &["cvv", "cvn", "安全码", "背面3位", "背面的3位", "背后3位", "背面后3位"],
+        words: &[
+            "cvv",
+            "cvn",
+            "安全码",
+            "背面3位",
+            "背面的3位",
+            "背后3位",
+            "背面后3位",
+        ],
         answer: Kind::Code,
         partial_ok: false,
     },
@@ -93,14 +101,63 @@ const TARGETS: &[Target] = &[
 
 /// A request around the named thing (before it or after it).
 const REQUEST_BEFORE: &[&str] = &[
-    "告诉我", "告诉一下", "报一下", "报给我", "说一下", "说给我", "念一下", "读一下", "提供一下", "提供", "给我",
-    "发给我", "讲一下", "报下", "说下", "念下", "核对一下", "确认一下",
+    "告诉我",
+    "告诉一下",
+    "报一下",
+    "报给我",
+    "说一下",
+    "说给我",
+    "念一下",
+    "读一下",
+    "提供一下",
+    "提供",
+    "给我",
+    "发给我",
+    "讲一下",
+    "报下",
+    "说下",
+    "念下",
+    "核对一下",
+    "确认一下",
 ];
-const REQUEST_AFTER: &[&str] = &["是多少", "多少", "报一下", "说一下", "念一下", "告诉我", "给我", "发我", "报给我"];
+const REQUEST_AFTER: &[&str] = &[
+    "是多少",
+    "多少",
+    "报一下",
+    "说一下",
+    "念一下",
+    "告诉我",
+    "给我",
+    "发我",
+    "报给我",
+];
 const NEGATIONS: &[&str] = &[
-    "不要", "不会", "请勿", "切勿", "不能", "别", "不得", "不可以", "不用", "无需", "不需要", "谨防", "任何人", "不索要",
+    "不要",
+    "不会",
+    "请勿",
+    "切勿",
+    "不能",
+    "别",
+    "不得",
+    "不可以",
+    "不用",
+    "无需",
+    "不需要",
+    "谨防",
+    "任何人",
+    "不索要",
 ];
-const PARTIAL: &[&str] = &["后4位", "后6位", "末4位", "末6位", "尾号", "前6位", "后几位", "后四位", "后六位"];
+const PARTIAL: &[&str] = &[
+    "后4位",
+    "后6位",
+    "末4位",
+    "末6位",
+    "尾号",
+    "前6位",
+    "后几位",
+    "后四位",
+    "后六位",
+];
 const KEYPAD: &[&str] = &["按键", "输入"];
 
 impl PiiRequest {
@@ -149,7 +206,9 @@ impl PiiRequest {
                     .rev()
                     .collect();
                 let asked = REQUEST_BEFORE.iter().any(|r| tail.contains(r))
-                    || REQUEST_AFTER.iter().any(|r| head.starts_with(r) || head.contains(r));
+                    || REQUEST_AFTER
+                        .iter()
+                        .any(|r| head.starts_with(r) || head.contains(r));
                 if asked {
                     return Some((*target, *w));
                 }
@@ -229,7 +288,8 @@ mod tests {
     use super::super::testing::{call, cond, eval, ids, problems};
     use super::super::Verdict;
 
-    const ASKS: &str = r#"{ kind = "pii_request", what = ["password", "id_number", "card_number", "cvv"] }"#;
+    const ASKS: &str =
+        r#"{ kind = "pii_request", what = ["password", "id_number", "card_number", "cvv"] }"#;
 
     #[test]
     fn requests_are_found_and_warnings_partial_numbers_and_keypad_are_not() {
