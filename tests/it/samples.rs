@@ -268,12 +268,6 @@ fn inspect_scores_each_sample_with_its_queue_card() {
                 "info log quotes `{}`",
                 u.text
             );
-            // Every character is placed in time from the recogniser's token times.
-            assert_eq!(u.char_times.len(), u.text.chars().count(), "{}", u.text);
-            assert!(u
-                .char_times
-                .iter()
-                .all(|&t| t >= u.start - 0.05 && t <= u.end + 0.05));
             assert_eq!(u.id, i);
             assert!(
                 u.start < u.end && u.end <= r.duration_s + 0.01,
