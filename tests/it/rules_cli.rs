@@ -35,7 +35,7 @@ fn score_with_a_rules_directory_picks_the_card_from_metadata() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("外呼营销质检评分表（"), "{text}");
     assert_eq!(lines[1], "总分 0 / 100");
-    assert_eq!(lines[2], "致命错误：诈单：客户三次拒绝后仍强行推荐（ZD01）、诈单：未确认身份即办理（ZD02）（扣前 39）");
+    assert_eq!(lines[2], "致命错误：诈单：客户三次拒绝后仍强行推荐（ZD01）、诈单：未确认身份即办理（ZD02）（扣前 34）");
     assert!(text.contains("\n  业务能力  19/50 -31\n"), "{text}");
     assert!(
         text.contains("  [严重] ZD01 诈单：客户三次拒绝后仍强行推荐  总体评价  -5 致命\n"),
