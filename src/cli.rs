@@ -89,6 +89,10 @@ pub enum Command {
     /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
 
+    /// QA lead's monthly ledger (seed 003): praise, justified complaints and test-call results
+    /// per agent and month, counted by the monthly rules (rules/monthly/*.toml) in `report`.
+    Ledger(crate::report::monthly::LedgerArgs),
+
     /// Write a call's recording (or a clip of it) as WAV; with --redact the time spans of
     /// personal data (phone, ID and card numbers, codes …) are replaced by a tone or silence.
     Export(ExportCommand),

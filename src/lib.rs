@@ -98,6 +98,7 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         }
         cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 

@@ -107,6 +107,9 @@ pub struct AgentStats {
     pub previous: Option<PeriodFigures>,
     /// Change of the mean final score against the previous period, in percentage points.
     pub delta_mean_pct: Option<f64>,
+    /// Seed 003's monthly bonus and deduction (rules/monthly), when the period is in one month.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monthly: Vec<crate::rules::monthly::MonthlyResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +125,12 @@ pub struct AgentReport {
     pub agents: Vec<AgentStats>,
     /// Cards whose opportunities were unknown (非致命错误准确性 left out for their calls).
     pub unknown_cards: Vec<String>,
+    /// The month the monthly rules were computed for (YYYY-MM), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_month: Option<String>,
+    /// Sampling quotas of the cards with `[sampling]` (seed 004), per queue.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<super::quota::QueueQuota>,
 }
 
 fn figures(
@@ -268,6 +277,7 @@ pub fn compute(
             low_calls,
             reviewed_calls: rs.iter().filter(|r| r.reviewed).count(),
             previous,
+            monthly: Vec::new(),
         });
     }
     // Competition ranking ("1224"): equal means share the better rank.
@@ -302,6 +312,8 @@ pub fn compute(
         overall,
         agents,
         unknown_cards: unknown,
+        monthly_month: None,
+        quotas: Vec::new(),
     }
 }
 
@@ -505,6 +517,7 @@ pub fn html(r: &AgentReport) -> String {
             esc(&r.unknown_cards.join("、"))
         );
     }
+    o.push_str(&super::quota::html(&r.quotas));
     o.push_str(
         "<h2>排名</h2><table id=\"ranking\"><tr><th class=\"num\">排名</th><th>座席</th><th class=\"num\">通话</th>\
          <th class=\"num\">平均得分率</th><th class=\"num\">自动得分率</th><th class=\"num\">环比</th><th class=\"num\">前 X%</th>\
@@ -637,7 +650,9 @@ pub fn html(r: &AgentReport) -> String {
             }
             o.push_str("</table>");
         }
-        o.push_str("</div></div></section>");
+        o.push_str("</div></div>");
+        o.push_str(&super::monthly::agent_html(&a.monthly));
+        o.push_str("</section>");
     }
     page_end(&mut o, None);
     o
@@ -697,7 +712,12 @@ pub fn report_cmd(a: &AgentReportArgs, err: &mut dyn io::Write) -> Result<std::p
         types,
         opportunities: Opportunities::from_cards(&cards),
     };
-    let report = build(&store, &opts)?;
+    let mut report = build(&store, &opts)?;
+    let monthly = crate::rules::monthly::load_monthly_dir(&a.rules, &cards)
+        .with_context(|| format!("loading monthly rules from {}/monthly", a.rules.display()))?;
+    super::monthly::attach(&store, &monthly, &mut report)?;
+    let period = store.final_results_between(from, to)?;
+    report.quotas = super::quota::quotas(&store, &cards, &period, from, to, 7.0)?;
     let paths =
         write(&report, &a.out).with_context(|| format!("writing into {}", a.out.display()))?;
     writeln!(

@@ -20,6 +20,8 @@ pub struct Scorecard {
     pub default: bool,
     /// Which calls this card is for (`[match]`).
     pub select: MatchRule,
+    /// How much of this card's calls humans must review, and how fast (`[sampling]`).
+    pub sampling: Option<Sampling>,
     /// Named conditions (`[conditions.NAME]`), referred to by `all`/`any`/`not`.
     pub conditions: BTreeMap<String, Condition>,
     pub categories: Vec<Category>,
@@ -62,6 +64,24 @@ impl MatchRule {
         }
         Some(fit)
     }
+}
+
+/// `[sampling]`: the share of a card's calls a human must review, and how soon (seed 004 第四章
+/// 质检频度要求: 呼入类不低于 10%、呼出类不低于 5%、特殊调听不少于 10%、服务发生后两天内完成).
+/// Reports show per queue whether it was met.
+#[derive(Deserialize, Serialize, Debug, Clone, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sampling {
+    /// Percent of inbound calls to review.
+    pub inbound_pct: Option<f64>,
+    /// Percent of outbound calls to review.
+    pub outbound_pct: Option<f64>,
+    /// Percent of special calls (特殊调听) to review: repeat callers, and calls with a review
+    /// line of one of `special_items` (complaints, very long calls).
+    pub special_pct: Option<f64>,
+    pub special_items: Vec<String>,
+    /// A review counts towards the quota when it is recorded within this many days of the call.
+    pub within_days: Option<u32>,
 }
 
 /// A category (e.g. 服务礼仪, 10 points).

@@ -62,9 +62,19 @@ pub fn check_cmd(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<ExitC
                 }
             })
             .sum();
+        let m: usize = files
+            .iter()
+            .filter(|f| f.is_dir())
+            .map(|f| super::monthly::count_monthly_files(f))
+            .sum();
+        let monthly = match m {
+            0 => String::new(),
+            1 => " and 1 monthly rules file".to_string(),
+            m => format!(" and {m} monthly rules files"),
+        };
         writeln!(
             out,
-            "ok: {n} scorecard{} checked",
+            "ok: {n} scorecard{}{monthly} checked",
             if n == 1 { "" } else { "s" }
         )?;
         Ok(ExitCode::SUCCESS)

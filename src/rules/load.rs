@@ -29,6 +29,44 @@ struct RawHead {
     default: bool,
     #[serde(default, rename = "match")]
     select: MatchRule,
+    /// Named on/off switches that items refer to (`fatal = "NAME"`), so a site can turn a
+    /// policy the seed leaves open (诈单 fatal or not) on or off in one place.
+    #[serde(default)]
+    settings: BTreeMap<String, bool>,
+    #[serde(default)]
+    sampling: Option<super::card::Sampling>,
+}
+
+/// An item's `fatal`: `true`/`false`, or the name of a card setting that decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fatal {
+    Fixed(bool),
+    Setting(String),
+}
+
+impl Default for Fatal {
+    fn default() -> Self {
+        Fatal::Fixed(false)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fatal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Fatal;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false or the name of a setting in [settings]")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Fatal, E> {
+                Ok(Fatal::Fixed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Fatal, E> {
+                Ok(Fatal::Setting(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,7 +94,7 @@ struct RawItem {
     #[serde(default)]
     severity: Severity,
     #[serde(default)]
-    fatal: bool,
+    fatal: Fatal,
     #[serde(default = "yes")]
     once: bool,
     #[serde(default)]
@@ -150,6 +188,12 @@ pub fn check_files<P: AsRef<Path>>(paths: &[P]) -> Vec<Diagnostic> {
                 message: format!("several default scorecards: {}", defaults.join(", ")),
             });
         }
+        if p.is_dir() {
+            // Monthly rules refer to the cards by name; without a loadable set (its problems are
+            // reported above) only their own structure is checked.
+            let cards = super::ScorecardSet::load_dir(p).ok();
+            out.extend(super::monthly::check_monthly_dir(p, cards.as_ref()));
+        }
     }
     out
 }
@@ -165,7 +209,7 @@ pub(crate) fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Deserialize one piece of the document; errors keep toml_edit's span, else `fallback`.
-fn de<T: DeserializeOwned>(
+pub(crate) fn de<T: DeserializeOwned>(
     item: &TomlItem,
     fallback: Option<Range<usize>>,
 ) -> Result<T, (Option<Range<usize>>, String)> {
@@ -180,7 +224,11 @@ fn de<T: DeserializeOwned>(
 /// serde reports an unknown field inside a condition (an internally tagged enum, which serde
 /// buffers) at the start of the condition's table; move it to the field's key when the key can
 /// be found inside that table.
-fn refine_span(src: &str, span: Option<Range<usize>>, message: &str) -> Option<Range<usize>> {
+pub(crate) fn refine_span(
+    src: &str,
+    span: Option<Range<usize>>,
+    message: &str,
+) -> Option<Range<usize>> {
     let span = span?;
     let field = message
         .strip_prefix("unknown field `")
@@ -199,7 +247,7 @@ fn refine_span(src: &str, span: Option<Range<usize>>, message: &str) -> Option<R
 }
 
 /// The span of an item: its own, or for a table without one, its first entry's.
-fn span_of(item: &TomlItem) -> Option<Range<usize>> {
+pub(crate) fn span_of(item: &TomlItem) -> Option<Range<usize>> {
     item.span().or_else(|| {
         item.as_table_like().and_then(|t| {
             t.iter().next().and_then(|(k, v)| {
@@ -212,7 +260,7 @@ fn span_of(item: &TomlItem) -> Option<Range<usize>> {
 }
 
 /// Position of the value at `path`, or of its deepest existing ancestor.
-fn locate(root: &TomlItem, path: &[PathSeg]) -> Option<Range<usize>> {
+pub(crate) fn locate(root: &TomlItem, path: &[PathSeg]) -> Option<Range<usize>> {
     let mut cur = root;
     let mut best = None;
     for seg in path {
@@ -234,7 +282,7 @@ fn locate(root: &TomlItem, path: &[PathSeg]) -> Option<Range<usize>> {
 }
 
 /// The elements of a `[[table]]` array or an array of inline tables.
-fn elements(item: &TomlItem) -> Option<Vec<TomlItem>> {
+pub(crate) fn elements(item: &TomlItem) -> Option<Vec<TomlItem>> {
     if let Some(aot) = item.as_array_of_tables() {
         return Some(aot.iter().map(|t| TomlItem::Table(t.clone())).collect());
     }
@@ -243,7 +291,7 @@ fn elements(item: &TomlItem) -> Option<Vec<TomlItem>> {
 }
 
 /// A copy of a table item without `key`.
-fn without(item: &TomlItem, key: &str) -> TomlItem {
+pub(crate) fn without(item: &TomlItem, key: &str) -> TomlItem {
     let mut c = item.clone();
     if let Some(t) = c.as_table_like_mut() {
         t.remove(key);
@@ -251,7 +299,7 @@ fn without(item: &TomlItem, key: &str) -> TomlItem {
     c
 }
 
-fn key(k: &str) -> PathSeg {
+pub(crate) fn key(k: &str) -> PathSeg {
     PathSeg::Key(k.to_string())
 }
 
@@ -279,6 +327,7 @@ pub(crate) fn parse_card(
     )
     .map_err(|p| problems.push(p))
     .ok();
+    let settings = head.as_ref().map(|h| h.settings.clone());
 
     // Named conditions: names first, so references can be checked in any order.
     let mut conditions: BTreeMap<String, Condition> = BTreeMap::new();
@@ -339,6 +388,7 @@ pub(crate) fn parse_card(
                     &mut problems,
                     &mut at,
                     &mut seen_ids,
+                    settings.as_ref(),
                 ) {
                     categories.push(cat);
                 }
@@ -347,6 +397,31 @@ pub(crate) fn parse_card(
     }
 
     let mut card = None;
+    if let Some(sampling) = head.as_ref().and_then(|h| h.sampling.as_ref()) {
+        for (i, id) in sampling.special_items.iter().enumerate() {
+            if !categories
+                .iter()
+                .any(|c| c.items.iter().any(|it| &it.id == id))
+            {
+                at.push((
+                    vec![key("sampling"), key("special_items"), PathSeg::Index(i)],
+                    format!("unknown item `{id}` in special_items"),
+                ));
+            }
+        }
+        for (k, v) in [
+            ("inbound_pct", sampling.inbound_pct),
+            ("outbound_pct", sampling.outbound_pct),
+            ("special_pct", sampling.special_pct),
+        ] {
+            if v.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+                at.push((
+                    vec![key("sampling"), key(k)],
+                    format!("{k} must be a percentage between 0 and 100"),
+                ));
+            }
+        }
+    }
     if let Some(h) = head {
         if h.name.trim().is_empty() {
             at.push((vec![key("name")], "name must not be empty".into()));
@@ -380,6 +455,7 @@ pub(crate) fn parse_card(
             total,
             default: h.default,
             select: h.select,
+            sampling: h.sampling,
             conditions,
             categories,
         });
@@ -419,6 +495,7 @@ fn load_category(
     problems: &mut Problems,
     at: &mut Vec<(Vec<PathSeg>, String)>,
     seen_ids: &mut BTreeMap<String, String>,
+    settings: Option<&BTreeMap<String, bool>>,
 ) -> Option<Category> {
     let cat_span = span_of(cat_item);
     let raw: Option<RawCategory> = de(&without(cat_item, "items"), cat_span.clone())
@@ -472,6 +549,35 @@ fn load_category(
                 continue;
             }
         };
+        // `fatal = "NAME"`: the card's setting decides; the item can be fatal either way, so the
+        // structural checks below treat it as possibly fatal.
+        let may_be_fatal = raw_item.fatal != Fatal::Fixed(false);
+        let fatal = match &raw_item.fatal {
+            Fatal::Fixed(f) => *f,
+            Fatal::Setting(name) => match settings.map(|s| s.get(name)) {
+                Some(Some(v)) => *v,
+                Some(None) => {
+                    let known: Vec<&str> = settings
+                        .into_iter()
+                        .flat_map(|s| s.keys().map(String::as_str))
+                        .collect();
+                    at.push((
+                        ipath(&[key("fatal")]),
+                        format!(
+                            "unknown setting `{name}` (defined in [settings]: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                    false
+                }
+                // The header failed to parse; that problem is reported already.
+                None => false,
+            },
+        };
         if let Some(prev) = seen_ids.insert(raw_item.id.clone(), cat_name.clone()) {
             at.push((
                 ipath(&[key("id")]),
@@ -485,7 +591,7 @@ fn load_category(
             (Some(d), None) => (Effect::Deduct, d),
             (None, Some(a)) => (Effect::Add, a),
             (None, None) => {
-                if !raw_item.fatal && !raw_item.manual {
+                if !may_be_fatal && !raw_item.manual {
                     at.push((
                         ipath(&[]),
                         format!("item `{}`: give `deduct = N` or `add = N`", raw_item.id),
@@ -514,7 +620,7 @@ fn load_category(
                 format!("{pkey} {points} is more than the category maximum {max}"),
             ));
         }
-        if effect == Effect::Add && raw_item.fatal {
+        if effect == Effect::Add && may_be_fatal {
             at.push((ipath(&[key("fatal")]), "an add item cannot be fatal".into()));
         }
         match (raw_item.cap, raw_item.once) {
@@ -555,7 +661,7 @@ fn load_category(
             effect,
             points,
             severity: raw_item.severity,
-            fatal: raw_item.fatal,
+            fatal,
             once: raw_item.once,
             cap: raw_item.cap,
             manual: raw_item.manual,
@@ -612,7 +718,12 @@ fn cycles(conditions: &BTreeMap<String, Condition>) -> Vec<(Vec<PathSeg>, String
 }
 
 /// A diagnostic at byte `span` of `src` (1-based line, column in characters).
-fn diagnostic(src: &str, path: &Path, span: Option<Range<usize>>, message: String) -> Diagnostic {
+pub(crate) fn diagnostic(
+    src: &str,
+    path: &Path,
+    span: Option<Range<usize>>,
+    message: String,
+) -> Diagnostic {
     let (line, column) = match span {
         Some(s) => {
             let pos = s.start.min(src.len());
@@ -831,6 +942,32 @@ when = { kind = "not", of = "a" }
                 "x.toml:2:1: condition `a` refers to itself: a → b → a",
                 "x.toml:17:6: duplicate item id `A` (also in category `c`)"
             ]
+        );
+    }
+
+    #[test]
+    fn fatal_can_follow_a_card_setting() {
+        let card = |fraud: &str| {
+            format!(
+                "name = \"x\"\n[settings]\nfraud_fatal = {fraud}\n[[categories]]\nname = \"c\"\nmax = 5\n\
+                 [[categories.items]]\nid = \"Z\"\nname = \"诈单\"\ndeduct = 5\nfatal = \"fraud_fatal\"\nmanual = true\n"
+            )
+        };
+        let on = parse_card(&card("true"), Path::new("x.toml"), &lex()).unwrap();
+        assert!(on.categories[0].items[0].fatal);
+        let off = parse_card(&card("false"), Path::new("x.toml"), &lex()).unwrap();
+        assert!(!off.categories[0].items[0].fatal);
+        let typo = card("true").replace("fatal = \"fraud_fatal\"", "fatal = \"fraud\"");
+        assert_eq!(
+            errors(&typo),
+            ["x.toml:11:9: unknown setting `fraud` (defined in [settings]: fraud_fatal)"]
+        );
+        let bad = card("true").replace("fatal = \"fraud_fatal\"", "fatal = 3");
+        let e = errors(&bad);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("expected true, false or the name of a setting in [settings]"),
+            "{e:?}"
         );
     }
 }

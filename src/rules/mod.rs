@@ -11,6 +11,7 @@ pub mod checks;
 pub mod cli;
 mod lexicon;
 mod load;
+pub mod monthly;
 pub mod score;
 mod set;
 pub mod view;

@@ -8,6 +8,7 @@
 //! score combines both ([`review`]).
 
 pub mod cli;
+pub mod ledger;
 pub mod review;
 mod schema;
 

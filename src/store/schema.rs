@@ -152,4 +152,19 @@ CREATE TABLE appeals (
 );
 CREATE INDEX appeals_by_call ON appeals(call_id);
 "#,
+    // 2: the lead's monthly ledger (seed 003: praise, justified complaints, test-call results
+    // entered by hand; their points come from rules/monthly/*.toml when the month is computed).
+    r#"
+CREATE TABLE ledger (
+    id         INTEGER PRIMARY KEY,
+    agent_id   TEXT NOT NULL,
+    -- YYYY-MM
+    month      TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    note       TEXT NOT NULL DEFAULT '',
+    entered_by TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX ledger_by_agent_month ON ledger(agent_id, month);
+"#,
 ];

@@ -10,4 +10,6 @@ mod report;
 mod rules;
 mod rules_cli;
 mod rules_fuzzy;
+mod rules_lexicons;
+mod rules_monthly;
 mod samples;

@@ -14,12 +14,13 @@ fn count(s: &Store, sql: &str) -> i64 {
 fn migrations_run_once_and_newer_databases_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("sub/zhijian.db");
+    // 1: the initial schema; 2: the monthly ledger.
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     drop(s);
     // Reopening applies nothing twice.
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     s.conn().pragma_update(None, "user_version", 99).unwrap();
     drop(s);
     match Store::open(&path) {

@@ -64,7 +64,8 @@ fn shipped_scorecards_check_clean() {
 #[test]
 fn shipped_set_selects_per_direction_and_queue() {
     let set = ScorecardSet::load_dir(&rules_dir()).unwrap();
-    assert_eq!(set.cards().len(), 3);
+    // Three general cards and the three seat-type cards of seed 003.
+    assert_eq!(set.cards().len(), 6);
     assert_eq!(set.default_card().name, "呼入服务质检评分表");
     let meta = |q: Option<&str>, d: Option<Direction>| CallMeta {
         queue: q.map(String::from),
@@ -88,7 +89,7 @@ fn shipped_set_selects_per_direction_and_queue() {
         "保险客服质检评分表"
     );
     let totals: Vec<f64> = set.cards().iter().map(|c| c.total).collect();
-    assert_eq!(totals, [100.0, 100.0, 100.0]);
+    assert_eq!(totals, [100.0, 100.0, 100.0, 13.7, 13.7, 13.7]);
 }
 
 #[test]
@@ -160,15 +161,17 @@ fn inbound_bad_call_exact_deductions() {
     assert_eq!(
         hit_ids(&r),
         [
-            "YY02", "LY01", "LY02", "LY04", "RX01", "RX02", "RX03", "RX04", "ZD01", "ZD02", "ZD03",
-            "LJ02", "YD02", "LC02"
+            "YY02", "LY01", "LY02", "LY04", "LY07", "RX01", "RX02", "RX03", "RX04", "ZD01", "ZD02",
+            "ZD03", "LJ02", "YD02", "LC02"
         ]
     );
     let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
-    // 语音语调 −1; 服务礼仪 −3−3−2; 热情耐心 −4−10−5−5 floors at 0; 积极主动 −4−6−4 floors at 0;
+    // 语音语调 −1; 服务礼仪 −3−3−2−2 floors at 0 (LY07: seed 002's 「通话结束前，确认客户无其他
+    // 疑问」, added to the card — this call ends with 「还有事吗？」, so it cost 2 more and the
+    // total fell from 53 to 51); 热情耐心 −4−10−5−5 floors at 0; 积极主动 −4−6−4 floors at 0;
     // 准确理解 −3; 有效引导 −2; 业务介绍 0; 流程执行 −3; 回复客户 0.
-    assert_eq!(cats, [9.0, 2.0, 0.0, 0.0, 7.0, 8.0, 10.0, 7.0, 10.0]);
-    assert_eq!(r.total, 53.0);
+    assert_eq!(cats, [9.0, 0.0, 0.0, 0.0, 7.0, 8.0, 10.0, 7.0, 10.0]);
+    assert_eq!(r.total, 51.0);
     assert_eq!(r.fatal, None);
     // Per-occurrence items with caps: 2 interruptions × 2; 2 questions × 5 (cap 10); 3 禁语 × 3 → cap 6.
     let pts = |id: &str| {
@@ -228,8 +231,8 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
     assert_eq!(
         hit_ids(&r),
         [
-            "KC01", "KC03", "KC04", "XX01", "GT01", "GT02", "TD01", "TD05", "TD06", "JQ01", "JQ03",
-            "JQ04", "ZD01", "ZD02", "JF02"
+            "KC01", "KC03", "KC04", "KC07", "KC08", "XX01", "GT01", "GT02", "TD01", "TD05", "TD06",
+            "JQ01", "JQ03", "JQ04", "ZD01", "ZD02", "JF02"
         ]
     );
     // Graded levels: only the larger of each group applies.
@@ -241,10 +244,11 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
         .collect();
     assert_eq!(superseded, ["KC02", "XX02", "TD02"]);
     let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
-    // 专业技巧: no identity check (JQ01), no read-back (JQ03), the pitch before any identity
-    // check (JQ04).
-    assert_eq!(cats, [19.0, 8.0, 5.0, 0.0, 2.0]);
-    assert_eq!(r.subtotal, 34.0);
+    // 业务能力 lost 2 more than before KC07/KC08 were added (seed 004 自我介绍: 告知接听免费,
+    // 询问是否方便 — this call does neither): 19 → 17. 专业技巧: no identity check (JQ01), no
+    // read-back (JQ03), the pitch before any identity check (JQ04): 20 → 5. Subtotal 32.
+    assert_eq!(cats, [17.0, 8.0, 5.0, 0.0, 2.0]);
+    assert_eq!(r.subtotal, 32.0);
     assert_eq!(r.total, 0.0);
     assert_eq!(
         r.fatal.as_deref(),
@@ -303,10 +307,246 @@ fn insurance_bad_call_exact_deductions() {
     // TD02: the question and the classifier's "impatient" are the same utterance: counted once.
     let td02 = r.hits.iter().find(|h| h.id == "TD02").unwrap();
     assert_eq!((td02.points, td02.occurrences), (5.0, 1));
+    // JN09: the customer threatens a 银保监会 complaint → 004 特殊调听 (投诉).
     assert_eq!(
         review_ids(&r, ReviewReason::Manual),
-        ["TD06", "JN01", "JN02", "JN07"]
+        ["TD06", "JN01", "JN02", "JN07", "JN09"]
     );
     let td06 = r.review.iter().find(|v| v.id == "TD06").unwrap();
     assert_eq!(td06.evidence[0].note, "客户负面情绪 0.50 → 0.95");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seat-type cards (seed 003): GSM/SP, CDMA, 世界风/大客户. Each category is one of 003's items,
+// worth its bonus value; a call compliant on every item earns the card's total, 13.7 on all
+// three seats (GSM 2.5+2+1+2+0.2+1+2+3, CDMA and 世界风 2.5+1+1+2+0.2+1+3+3).
+
+const SEAT_CARDS: [(&str, &str); 3] = [
+    ("seat_gsm_sp.toml", "GSM综合座席"),
+    ("seat_cdma.toml", "CDMA专席"),
+    ("seat_vip.toml", "世界风专席"),
+];
+
+#[test]
+fn seat_cards_are_selected_by_queue() {
+    let set = ScorecardSet::load_dir(&rules_dir()).unwrap();
+    let meta = |q: &str, d: Direction| CallMeta {
+        queue: Some(q.into()),
+        direction: Some(d),
+        ..CallMeta::default()
+    };
+    let pick = |q: &str, d: Direction| set.select(Some(&meta(q, d))).name.clone();
+    assert_eq!(
+        pick("GSM综合座席", Direction::Inbound),
+        "GSM综合座席、SP座席质检记录表"
+    );
+    assert_eq!(
+        pick("SP座席", Direction::Inbound),
+        "GSM综合座席、SP座席质检记录表"
+    );
+    assert_eq!(pick("CDMA专席", Direction::Inbound), "CDMA专席质检记录表");
+    assert_eq!(
+        pick("世界风专席", Direction::Inbound),
+        "世界风专席、大客户专席质检记录表"
+    );
+    assert_eq!(
+        pick("大客户专席", Direction::Inbound),
+        "世界风专席、大客户专席质检记录表"
+    );
+    // An outbound call on a seat queue is a sales call.
+    assert_eq!(pick("CDMA专席", Direction::Outbound), "外呼营销质检评分表");
+    for (file, _) in SEAT_CARDS {
+        assert_eq!(card(file).total, 13.7, "{file}");
+    }
+}
+
+#[test]
+fn seat_good_call_earns_every_item_on_every_seat() {
+    for (file, queue) in SEAT_CARDS {
+        let mut c = call("seat_good.json");
+        c.metadata.as_mut().unwrap().queue = Some(queue.into());
+        let r = score(&card(file), &c);
+        assert_eq!(hit_ids(&r), Vec::<&str>::new(), "{file}: {:#?}", r.hits);
+        assert_eq!(r.total, 13.7, "{file}");
+        assert_eq!(
+            review_ids(&r, ReviewReason::Manual),
+            ["XX01", "QR02", "JQ02"]
+        );
+        assert_eq!(review_ids(&r, ReviewReason::Undecided), Vec::<&str>::new());
+    }
+}
+
+#[test]
+fn seat_bad_call_attitude_is_fatal_only_on_vip_seats() {
+    let expected_hits = [
+        "FW01", "FW02", "FW05", "TD01", "TD02", "TD03", "TD04", "TD05", "HG01", "LT01", "JQ01",
+    ];
+    // GSM: 服务用语, 服务态度, 后挂机, 聆听, 语言技巧灵活性 lost; 提供有效信息 2 + 应答及时性
+    // 0.2 + 理解确认 2 = 4.2, not fatal (服务态度 is coached monthly on this seat).
+    let r = score(&card("seat_gsm_sp.toml"), &call("seat_bad.json"));
+    assert_eq!(hit_ids(&r), expected_hits);
+    let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
+    assert_eq!(cats, [0.0, 0.0, 0.0, 2.0, 0.2, 0.0, 2.0, 0.0]);
+    assert_eq!((r.total, r.fatal.as_deref()), (4.2, None));
+    // CDMA: the same items; 理解确认 is worth 3 here: 2 + 0.2 + 3 = 5.2.
+    let r = score(&card("seat_cdma.toml"), &call("seat_bad.json"));
+    assert_eq!(hit_ids(&r), expected_hits);
+    assert_eq!((r.total, r.fatal.as_deref()), (5.2, None));
+    // 世界风/大客户: 服务态度 and 后挂机 are 致命错误 (003): the call scores 0.
+    let r = score(&card("seat_vip.toml"), &call("seat_bad.json"));
+    assert_eq!(hit_ids(&r), expected_hits);
+    assert_eq!((r.subtotal, r.total), (5.2, 0.0));
+    let fatal: Vec<&str> = r
+        .hits
+        .iter()
+        .filter(|h| h.fatal && !h.superseded)
+        .map(|h| h.id.as_str())
+        .collect();
+    assert_eq!(fatal, ["TD01", "TD02", "TD03", "TD04", "TD05", "HG01"]);
+}
+
+#[test]
+fn major_attitude_problems_are_severe_on_every_seat_and_fatal_on_vip() {
+    // 辱骂 (TD06) and 歧视 (TD07): 重大服务态度问题, deducted at once in the month (003).
+    let mut c = call("seat_good.json");
+    c.utterances[3].text = "感谢您的耐心等待，你们农村人就是不懂，您本月话费是八十六元。".into();
+    for (file, _) in SEAT_CARDS {
+        let r = score(&card(file), &c);
+        let h = r.hits.iter().find(|h| h.id == "TD07").unwrap();
+        assert_eq!(h.severity, zhijian::rules::Severity::Severe);
+        assert_eq!(h.fatal, file == "seat_vip.toml", "{file}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items added from the seeds (issue 17): each on a short call that shows it.
+
+/// A call from (role, text) rows, 3 s each, with metadata and the hang-up side.
+fn tiny(meta: serde_json::Value, hangup: &str, rows: &[(&str, &str)]) -> CallRecord {
+    let utterances: Vec<serde_json::Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (role, text))| {
+            serde_json::json!({"id": i, "role": role, "start": i as f64 * 3.0,
+                               "end": i as f64 * 3.0 + 2.5, "text": text})
+        })
+        .collect();
+    let end = rows.len() as f64 * 3.0;
+    serde_json::from_value(serde_json::json!({
+        "duration_s": end,
+        "metadata": meta,
+        "metrics": {"duration_s": end, "hangup": {"side": hangup, "source": "metadata", "reason": ""}},
+        "utterances": utterances
+    }))
+    .unwrap()
+}
+
+#[test]
+fn inbound_seed_items_wait_apology_reluctance_discrimination_callback() {
+    let c = tiny(
+        serde_json::json!({"queue": "客服热线", "direction": "inbound"}),
+        "customer",
+        &[
+            ("agent", "您好，中国移动客服中心，很高兴为您服务。"),
+            ("customer", "我想问一下宽带的事。"),
+            ("agent", "我已经解释过了，你们农村人就是不懂。"),
+            ("customer", "那你再查一下。"),
+            ("agent", "请稍等。"),
+        ],
+    );
+    let r = score(&card("inbound_service.toml"), &c);
+    let hits = hit_ids(&r);
+    for id in ["LY06", "LY07", "RX07", "RX08"] {
+        assert!(hits.contains(&id), "{id} not in {hits:?}");
+    }
+    // The customer hung up while on hold: 004 「通话中断或等待造成用户挂机是否回拨」 → review.
+    assert!(review_ids(&r, ReviewReason::Manual).contains(&"HF02"));
+    // 「不好意思，请您稍等」 is the seed's wording: no LY06; the customer staying: no HF02.
+    let mut polite = c.clone();
+    polite.utterances[4].text = "不好意思，请您稍等。".into();
+    polite.metrics.hangup.side = zhijian::record::Side::Agent;
+    let r = score(&card("inbound_service.toml"), &polite);
+    assert!(!hit_ids(&r).contains(&"LY06"));
+    assert!(!review_ids(&r, ReviewReason::Manual).contains(&"HF02"));
+    // 「你好」 alone is not the standard greeting (002: 您好 + company name).
+    let mut bare = polite.clone();
+    bare.utterances[0].text = "你好。".into();
+    assert!(hit_ids(&score(&card("inbound_service.toml"), &bare)).contains(&"LY01"));
+}
+
+#[test]
+fn outbound_seed_items_free_call_handover_and_opened_without_consent() {
+    let meta = serde_json::json!({"direction": "outbound", "extra": {"outcome": "已开通"}});
+    let c = tiny(
+        meta,
+        "customer",
+        &[
+            (
+                "agent",
+                "您好，我是中国移动的客服，工号1086，请问是王先生吗？",
+            ),
+            ("customer", "是我。"),
+            (
+                "agent",
+                "我们有一个流量包，每月十元，发送取消到10086可以退订。",
+            ),
+            ("customer", "不需要。"),
+            ("agent", "感谢您的接听，再见。"),
+        ],
+    );
+    let r = score(&card("outbound_sales.toml"), &c);
+    let hits = hit_ids(&r);
+    // No 「本次通话免费」, no 「是否方便」 (004 自我介绍); the switch says 已开通 but the customer
+    // refused: 擅自开通 (004 诈单（1）), fatal while [settings] fraud_fatal = true.
+    for id in ["KC07", "KC08", "ZD05"] {
+        assert!(hits.contains(&id), "{id} not in {hits:?}");
+    }
+    assert!(
+        r.fatal.as_deref().unwrap_or("").contains("ZD05"),
+        "{:?}",
+        r.fatal
+    );
+    // Without the outcome column the item is not checked (missing = "clear").
+    let mut no_outcome = c.clone();
+    no_outcome.metadata.as_mut().unwrap().extra.clear();
+    let r = score(&card("outbound_sales.toml"), &no_outcome);
+    assert!(!hit_ids(&r).contains(&"ZD05"));
+    assert!(!r.review.iter().any(|v| v.id == "ZD05"));
+
+    // 换人: the wife takes the phone and agrees; the agent never re-checks who is speaking.
+    let h = tiny(
+        serde_json::json!({"direction": "outbound"}),
+        "customer",
+        &[
+            (
+                "agent",
+                "您好，本次通话免费，我是中国移动客服，工号1086，请问是王先生吗？现在方便吗？",
+            ),
+            ("customer", "是我，你跟我老婆说吧。"),
+            (
+                "agent",
+                "好的，我们有一个流量包，每月十元，发送取消到10086可以退订。",
+            ),
+            ("customer", "那就办吧。"),
+            ("agent", "好的，感谢您的接听，再见。"),
+        ],
+    );
+    let r = score(&card("outbound_sales.toml"), &h);
+    assert!(hit_ids(&r).contains(&"ZD06"), "{:?}", hit_ids(&r));
+    // With fraud_fatal = false the same call is not zeroed by 诈单 items.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(rules_dir().join("outbound_sales.toml"))
+        .unwrap()
+        .replace("fraud_fatal = true", "fraud_fatal = false");
+    std::fs::write(dir.path().join("outbound_sales.toml"), src).unwrap();
+    std::fs::create_dir(dir.path().join("lexicons")).unwrap();
+    for e in std::fs::read_dir(rules_dir().join("lexicons")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join("lexicons").join(p.file_name().unwrap())).unwrap();
+    }
+    let lenient = Scorecard::load(dir.path().join("outbound_sales.toml")).unwrap();
+    let r = score(&lenient, &h);
+    assert!(hit_ids(&r).contains(&"ZD06"));
+    assert_eq!(r.fatal, None);
+    assert!(r.total > 0.0);
 }

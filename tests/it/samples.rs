@@ -221,15 +221,14 @@ fn inspect_scores_each_sample_with_its_queue_card() {
     assert_eq!(cards[1].1, "呼入服务质检评分表");
     assert_eq!(cards[2].1, "外呼营销质检评分表");
     assert_eq!(cards[3].1, "保险客服质检评分表");
-    // call02: the recording ends while the customer is still talking → fatal 客户未说完即挂机.
+    // call02: the recording ends while the customer is still talking → 客户未说完即挂机 (RX05).
+    // Seed 004's inbound sheet has no fatal items, so it takes all of 热情耐心 (20) without
+    // zeroing the call (rules/inbound_service.toml, [settings] attitude_fatal = false).
     let bad = rec("call02_inbound_bad").score.unwrap();
-    assert_eq!(bad.total, 0.0);
-    assert!(
-        bad.fatal.as_deref().unwrap_or("").contains("RX05"),
-        "{:?}",
-        bad.fatal
-    );
+    assert_eq!(bad.fatal, None);
+    assert!(bad.total < 80.0, "{}", bad.total);
     let hit = bad.hits.iter().find(|h| h.id == "RX05").unwrap();
+    assert!(!hit.fatal && !hit.superseded, "{hit:?}");
     assert!(close(hit.evidence[0].end, 50.25, 0.3), "{:?}", hit.evidence);
     // call01: the switch says the customer hung up; no acoustic fatal.
     let good = rec("call01_inbound_good").score.unwrap();

@@ -13,7 +13,9 @@ documented! { EXPLAIN,
 /// matches 信用卡中心 and 信用卡分期), `direction` (`"inbound"` or `"outbound"`), `agent` (agent
 /// ids, wildcards allowed) and `fields` (other CSV columns: column name → accepted values).
 /// Matching ignores ASCII case. Unknown when the call has no metadata or lacks a column asked
-/// for. Mostly used inside `all`, to make an item apply to one line of business only.
+/// for — unless `missing = "clear"`: for a column only some sites export (an `outcome` column
+/// with the 办理结果), where a call without it should not wait for review. Mostly used inside
+/// `all`, to make an item apply to one line of business only.
 ///
 /// ## Example
 /// ```toml
@@ -24,6 +26,11 @@ documented! { EXPLAIN,
 /// [conditions.vip]
 /// kind = "metadata"
 /// fields = { customer_level = ["VIP", "钻石"] }
+///
+/// [conditions.recorded_opened]
+/// kind = "metadata"
+/// fields = { outcome = ["已开通"] }
+/// missing = "clear"
 /// ```
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -32,7 +39,20 @@ pub struct Metadata {
     pub direction: Option<Direction>,
     pub agent: Vec<String>,
     pub fields: BTreeMap<String, Vec<String>>,
+    /// What a call without metadata or without a column asked for gives.
+    pub missing: Missing,
 }
+}
+
+/// The answer when the metadata a condition reads is absent.
+#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Send the item to review (the default: the engine does not guess).
+    #[default]
+    Unknown,
+    /// Treat the call as not matching.
+    Clear,
 }
 
 /// `pattern` with `*` wildcards matches `text` (ASCII case ignored).
@@ -73,7 +93,10 @@ impl Metadata {
 
     pub fn eval(&self, cx: &Ctx) -> Outcome {
         let Some(m) = &cx.view.call.metadata else {
-            return Outcome::unknown("no call metadata", vec![]);
+            return match self.missing {
+                Missing::Unknown => Outcome::unknown("no call metadata", vec![]),
+                Missing::Clear => Outcome::clear(),
+            };
         };
         let mut notes = Vec::new();
         let mut check =
@@ -112,6 +135,9 @@ impl Metadata {
             return Outcome::clear();
         }
         if results.iter().any(Option::is_none) {
+            if self.missing == Missing::Clear {
+                return Outcome::clear();
+            }
             return Outcome::unknown("call metadata lacks a column this condition reads", vec![]);
         }
         Outcome::hit(
@@ -161,5 +187,23 @@ mod tests {
         assert_eq!(eval(&k, &c).verdict, Verdict::Unknown);
         let k = cond(r#"{ kind = "metadata", agent = ["A0*"], direction = "outbound" }"#);
         assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+    }
+
+    #[test]
+    fn missing_clear_reads_an_absent_column_as_no_match() {
+        let k =
+            cond(r#"{ kind = "metadata", fields = { outcome = ["已开通"] }, missing = "clear" }"#);
+        let mut c = call(&[("a", 0.0, 2.0, "您好")]);
+        assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+        c.metadata = Some(CallMeta::default());
+        assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+        c.metadata = Some(CallMeta {
+            extra: [("outcome".to_string(), "已开通".to_string())].into(),
+            ..CallMeta::default()
+        });
+        assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
+        let strict = cond(r#"{ kind = "metadata", fields = { outcome = ["已开通"] } }"#);
+        c.metadata = Some(CallMeta::default());
+        assert_eq!(eval(&strict, &c).verdict, Verdict::Unknown);
     }
 }
