@@ -2,9 +2,10 @@
 # System packages zhijian needs to build and test (Debian/Ubuntu). Skips apt when all are there.
 #   cmake, clang, libclang-dev: build whisper.cpp (whisper-rs-sys, bindgen)
 #   chromium, fonts-noto-cjk: the HTML report tests render pages in headless Chromium
+#   zstd: scripts/bundle.sh compresses the offline bundle (the deploy test builds one)
 #   The model fetch uses python3 + pip, which the machine already has.
 set -euo pipefail
-pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk)
+pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -89,6 +89,10 @@ pub enum Command {
     /// score uses it where it exists. `precision` shows how often each rule's flags hold up.
     Review(crate::store::cli::ReviewArgs),
 
+    /// Check an installation offline: files and checksums, models load, a sample call inspects,
+    /// CPU features, free disk, database schema. Says in plain words what is wrong; exit 1 if
+    /// anything must be fixed.
+    Doctor(crate::doctor::DoctorArgs),
     /// QA lead's monthly ledger (seed 003): praise, justified complaints and test-call results
     /// per agent and month, counted by the monthly rules (rules/monthly/*.toml) in `report`.
     Ledger(crate::report::monthly::LedgerArgs),

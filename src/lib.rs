@@ -10,6 +10,7 @@ pub mod audio;
 pub mod batch;
 pub mod classify;
 pub mod cli;
+pub mod doctor;
 pub mod meta;
 pub mod pii;
 pub mod pipeline;
@@ -98,6 +99,7 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         }
         cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Doctor(a) => doctor::doctor_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
     }
 }

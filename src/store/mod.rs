@@ -47,6 +47,11 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The schema version this build writes (the number of migrations it knows).
+pub fn schema_version_supported() -> i64 {
+    schema::MIGRATIONS.len() as i64
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -126,6 +131,9 @@ impl Store {
                 supported,
             });
         }
+        if found > 0 && found < supported {
+            self.backup_before_upgrade(found)?;
+        }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
                 path: self.path.clone(),
@@ -140,6 +148,21 @@ impl Store {
                 source: e,
             })?;
         }
+        Ok(())
+    }
+
+    /// Before an upgrade changes an existing database, keep a consistent copy of it beside the
+    /// file (`<db>.v<N>.bak`): an upgrade that goes wrong must never cost a site its verdicts.
+    fn backup_before_upgrade(&self, found: i64) -> Result<()> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".v{found}.bak"));
+        let bak = PathBuf::from(name);
+        if bak.exists() {
+            return Ok(());
+        }
+        self.conn
+            .execute("VACUUM INTO ?1", [bak.to_string_lossy()])
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ mod audio;
 mod batch;
 mod classify;
 mod common;
+mod deploy;
 mod pii;
 mod report;
 mod rules;
