@@ -91,6 +91,7 @@ class Call:
     # at random times in the `span` seconds starting 0.5 s after that turn ends.
     clicks: list[tuple[str, int, float, int]] = field(default_factory=list)
     note: str = ""
+    snr_db: tuple[float, float] = (25.0, 30.0)  # line noise below active speech (range)
 
 
 EXT = {"wav_pcm16": "wav", "wav_alaw": "wav", "mp3": "mp3", "flac": "flac"}
@@ -511,7 +512,7 @@ def make_call(synth: Synth, call: Call):
         speech = active_rms(x, spans, TTS_SR)
         noise = telephone_band(pink_noise(len(x), np.random.default_rng(call.seed * 10 + ch)),
                                TTS_SR)
-        noise *= speech * 10 ** (-rng.uniform(25, 30) / 20) / np.sqrt(np.mean(noise**2))
+        noise *= speech * 10 ** (-rng.uniform(*call.snr_db) / 20) / np.sqrt(np.mean(noise**2))
         x = x + noise
         for role, after_turn, span, count in call.clicks:
             if role not in roles:

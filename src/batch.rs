@@ -42,6 +42,9 @@ pub struct BatchSummary {
     pub calls_skipped: usize,
     pub calls_with_warnings: usize,
     pub audio_seconds: f64,
+    /// Seconds of detected speech with no usable transcript, over all calls.
+    #[serde(default)]
+    pub untranscribed_seconds: f64,
     pub wall_seconds: f64,
     pub failures: Vec<Failure>,
     pub calls: Vec<CallLine>,
@@ -62,6 +65,9 @@ pub struct CallLine {
     pub status: CallStatus,
     pub duration_s: f64,
     pub warnings: usize,
+    /// Seconds of detected speech with no usable transcript (`metrics.untranscribed_s`).
+    #[serde(default)]
+    pub untranscribed_s: f64,
     /// Result file, relative to the output folder.
     pub result: String,
 }
@@ -318,10 +324,12 @@ pub fn run_batch(engine: &Engine, opts: &BatchOptions) -> Result<BatchSummary> {
         }
         s.calls_with_warnings += (l.warnings > 0) as usize;
         s.audio_seconds += l.duration_s;
+        s.untranscribed_seconds += l.untranscribed_s;
         s.failures.extend(failure);
         s.calls.push(l);
     }
     s.audio_seconds = (s.audio_seconds * 1000.0).round() / 1000.0;
+    s.untranscribed_seconds = (s.untranscribed_seconds * 1000.0).round() / 1000.0;
     s.wall_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     let json = serde_json::to_vec_pretty(&s)?;
     write_atomic(&opts.out.join("summary.json"), &json)
@@ -336,6 +344,7 @@ fn line(rec: &CallRecord, rel: &str) -> CallLine {
         status: rec.status,
         duration_s: rec.duration_s,
         warnings: rec.warnings.len(),
+        untranscribed_s: rec.metrics.untranscribed_s,
         result: rel.to_string(),
     }
 }

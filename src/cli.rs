@@ -127,6 +127,40 @@ pub enum ModelsCommand {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct EvalCallsArgs {
+    /// Folder of labelled recordings.
+    pub dir: PathBuf,
+    /// Scorecards to score with (file or folder).
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
+    /// Inspection output folder (results reused when current). Default: out/eval-<folder name>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Minimum figures (TOML: queue_precision, queue_recall, max_untranscribed_s,
+    /// [items.ID] precision/recall/accuracy); exit code 3 when one is not reached.
+    #[arg(long)]
+    pub thresholds: Option<PathBuf>,
+    /// dev, test or all.
+    #[arg(long, default_value = "all")]
+    pub split: String,
+    /// Only read existing results in --out; inspect nothing.
+    #[arg(long)]
+    pub reuse: bool,
+    /// whisper.cpp ggml model for the inspection.
+    #[arg(long, default_value = "models/ggml-base.bin")]
+    pub model: PathBuf,
+    /// Models folder holding classifier/.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Calls inspected in parallel.
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Per-class precision/recall/F1 and confusion matrices of the classifier on the held-out
@@ -145,6 +179,12 @@ pub enum EvalCommand {
         #[arg(long, default_value = "data/pii/labelled.jsonl")]
         data: PathBuf,
     },
+    /// Whole-call benchmark: per scorecard item precision/recall on labelled calls
+    /// (`<stem>.labels.json` beside each recording, see data/calls/), where the misses come
+    /// from, and the review queue's precision/recall. Inspects the folder into --out first
+    /// (reusing current results); every record is scored again with --rules. Exit code 3 when
+    /// a figure is below --thresholds.
+    Calls(EvalCallsArgs),
     /// Character error rate of the recogniser on a folder of audio files, each with a
     /// `<name>.txt` reference beside it; prints CER per file and overall.
     Asr {

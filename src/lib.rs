@@ -8,6 +8,7 @@ pub mod acoustic;
 pub mod asr;
 pub mod audio;
 pub mod batch;
+pub mod benchmark;
 pub mod classify;
 pub mod cli;
 pub mod doctor;
@@ -21,6 +22,7 @@ pub mod store;
 pub mod text;
 
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Run a parsed command line. `Ok(2)` means the command ran but some input failed.
@@ -59,6 +61,7 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
             println!("{r}");
             Ok(ExitCode::SUCCESS)
         }
+        cli::Command::Eval(cli::EvalCommand::Calls(a)) => eval_calls(a),
         cli::Command::Eval(cli::EvalCommand::Asr {
             dir,
             model,
@@ -102,6 +105,66 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Doctor(a) => doctor::doctor_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
     }
+}
+
+/// `eval calls`: inspect the labelled folder (resuming), then score and compare.
+fn eval_calls(a: cli::EvalCallsArgs) -> Result<ExitCode> {
+    let name = a.dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("out").join(format!("eval-{}", name.as_deref().unwrap_or("calls")))
+    });
+    let labels = benchmark::load_labels(&a.dir)?;
+    anyhow::ensure!(!labels.is_empty(), "{}: no *.labels.json", a.dir.display());
+    if !a.reuse {
+        let mut argv: Vec<std::ffi::OsString> = vec!["zhijian".into(), "inspect".into()];
+        argv.extend(labels.iter().map(|(p, _)| p.clone().into_os_string()));
+        for (k, v) in [
+            ("--out", &out),
+            ("--rules", &a.rules),
+            ("--model", &a.model),
+            ("--models", &a.models),
+        ] {
+            argv.push(k.into());
+            argv.push(v.clone().into_os_string());
+        }
+        argv.extend(["--no-progress".into(), "--no-report".into()]);
+        if let Some(j) = a.jobs {
+            argv.extend(["--jobs".into(), j.to_string().into()]);
+        }
+        let cli::Command::Inspect(ia) = <cli::Cli as clap::Parser>::try_parse_from(argv)?.command
+        else {
+            unreachable!("built as an inspect command")
+        };
+        inspect(ia)?;
+    }
+    let cards = rules::ScorecardSet::load(&a.rules)
+        .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
+    let calls: Vec<_> = labels
+        .into_iter()
+        .map(|(_, l)| {
+            let p = out.join("calls").join(format!("{}.json", l.id));
+            let rec = std::fs::read(&p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<record::CallRecord>(&b).ok());
+            (l, rec)
+        })
+        .collect();
+    let r = benchmark::evaluate(&calls, &cards, &report::ReportOptions::default(), &a.split);
+    println!("{r}");
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(t) = &a.thresholds {
+        let fails = benchmark::Thresholds::load(t)?.failures(&r);
+        for f in &fails {
+            eprintln!("zhijian: below threshold: {f}");
+        }
+        if !fails.is_empty() {
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
@@ -193,12 +256,13 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         unreadable = bad;
     }
     eprintln!(
-        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio in {:.1} s; open {} (results: {})",
+        "zhijian: {} calls ({} inspected, {} reused, {} failed), {:.1} min of audio ({:.1} s of speech untranscribed) in {:.1} s; open {} (results: {})",
         s.calls_total,
         s.calls_total - s.calls_skipped,
         s.calls_skipped,
         s.calls_failed,
         s.audio_seconds / 60.0,
+        s.untranscribed_seconds,
         s.wall_seconds,
         a.out.join("index.html").display(),
         a.out.join("summary.json").display()

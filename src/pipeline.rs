@@ -361,9 +361,18 @@ pub fn process_one(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
     if let Some(stage) = &engine.asr {
         let t = Instant::now();
         match transcribe(stage, &roles, &rec.segments, rec.mono) {
-            Ok(utts) => {
-                rec.metrics.speech_rate_cpm = speech_rates(&utts);
-                rec.utterances = utts;
+            Ok(tr) => {
+                rec.metrics.speech_rate_cpm = speech_rates(&tr.utterances);
+                rec.utterances = tr.utterances;
+                rec.metrics.untranscribed_s = (tr
+                    .untranscribed
+                    .iter()
+                    .map(|u| u.end - u.start)
+                    .sum::<f64>()
+                    * 1000.0)
+                    .round()
+                    / 1000.0;
+                rec.untranscribed = tr.untranscribed;
             }
             Err(e) => {
                 fail(&mut rec, "asr", e.to_string());
@@ -406,9 +415,10 @@ fn transcribe(
     tracks: &[(usize, Role, &[f32])],
     segments: &[crate::record::SpeechSegment],
     mono: bool,
-) -> Result<Vec<crate::record::Utterance>, crate::asr::AsrError> {
+) -> Result<crate::asr::TrackTranscript, crate::asr::AsrError> {
     let mut worker = stage.take()?;
     let mut utts = Vec::new();
+    let mut untranscribed = Vec::new();
     let mut result = Ok(());
     for &(index, role, samples) in tracks {
         let spans: Vec<(f64, f64)> = segments
@@ -419,8 +429,11 @@ fn transcribe(
         if spans.is_empty() {
             continue;
         }
-        match worker.transcribe_track(samples, &spans, role) {
-            Ok(u) => utts.extend(u),
+        match worker.transcribe_track_checked(samples, &spans, role) {
+            Ok(t) => {
+                utts.extend(t.utterances);
+                untranscribed.extend(t.untranscribed);
+            }
             Err(e) => {
                 result = Err(e);
                 break;
@@ -437,7 +450,11 @@ fn transcribe(
         u.id = i;
         u.tokens = crate::text::tokenize(&u.text);
     }
-    Ok(utts)
+    untranscribed.sort_by(|a, b| a.start.total_cmp(&b.start));
+    Ok(crate::asr::TrackTranscript {
+        utterances: utts,
+        untranscribed,
+    })
 }
 
 /// 字/分钟 per role: Han characters and digits over the role's speaking time.

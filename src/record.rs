@@ -118,6 +118,10 @@ pub struct CallRecord {
     /// Transcribed utterances (empty until ASR runs), sorted by start time.
     #[serde(default)]
     pub utterances: Vec<Utterance>,
+    /// VAD speech the recogniser returned nothing usable for, even decoded on its own: kept so
+    /// that no speech is lost silently (items that look at it go to review).
+    #[serde(default)]
+    pub untranscribed: Vec<Untranscribed>,
     /// Call-level classifier features (absent until the classifier runs).
     #[serde(default)]
     pub classification: Option<CallClassification>,
@@ -269,6 +273,9 @@ pub struct Metrics {
     /// Characters per minute per role, filled in by ASR.
     #[serde(default)]
     pub speech_rate_cpm: BTreeMap<String, f64>,
+    /// Seconds of VAD speech left untranscribed (see `CallRecord::untranscribed`).
+    #[serde(default)]
+    pub untranscribed_s: f64,
 }
 
 /// Who ended the call, and how we know.
@@ -319,6 +326,18 @@ pub struct Utterance {
     /// the recogniser's token times; empty when not known. Places personal data in time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub char_times: Vec<f64>,
+}
+
+/// A VAD speech span with no usable text after a retry decoded on its own.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct Untranscribed {
+    pub role: Role,
+    pub start: f64,
+    pub end: f64,
+    /// Why: "no text" (Whisper returned nothing), "hallucination" (only a known
+    /// hallucination or prompt echo), "outside speech" (text timed off the span).
+    pub reason: String,
 }
 
 /// Call-level classifier features for the scorecards.

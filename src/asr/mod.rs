@@ -23,7 +23,7 @@ pub mod text;
 
 pub use roles::assign_mono_roles;
 
-use crate::record::{Role, Utterance};
+use crate::record::{Role, Untranscribed, Utterance};
 use pack::{PackConfig, Window};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -212,6 +212,7 @@ impl Asr {
             shared: self.shared.clone(),
             state,
             stats: AsrStats::default(),
+            drops: Vec::new(),
         })
     }
 }
@@ -229,6 +230,8 @@ pub struct AsrStats {
     pub whisper_s: f64,
     /// Utterances dropped as hallucinations or as lying outside speech.
     pub dropped: usize,
+    /// Speech spans decoded a second time on their own because no utterance covered them.
+    pub retries: usize,
 }
 
 /// One worker's decoding state. Not shared between threads.
@@ -236,6 +239,15 @@ pub struct AsrWorker {
     shared: Arc<Shared>,
     state: WhisperState,
     stats: AsrStats,
+    /// Text dropped in the current track: track times and why (for `Untranscribed`).
+    drops: Vec<(f64, f64, &'static str)>,
+}
+
+/// A track's transcript with the speech that yielded no usable text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackTranscript {
+    pub utterances: Vec<Utterance>,
+    pub untranscribed: Vec<Untranscribed>,
 }
 
 /// A token as decoded, with window-relative times (seconds).
@@ -260,18 +272,53 @@ impl AsrWorker {
         speech: &[(f64, f64)],
         role: Role,
     ) -> Result<Vec<Utterance>, AsrError> {
-        let windows = pack::pack(
-            samples_16k,
-            SAMPLE_RATE,
-            speech,
-            &self.shared.opts.pack_config(),
-        );
+        Ok(self
+            .transcribe_track_checked(samples_16k, speech, role)?
+            .utterances)
+    }
+
+    /// [`transcribe_track`](Self::transcribe_track), accounting for every speech span: a span
+    /// no utterance overlaps is decoded again on its own (packing, the window's end or a
+    /// dropped segment can lose it), and if that yields nothing usable either it is returned
+    /// as [`Untranscribed`] with the reason.
+    pub fn transcribe_track_checked(
+        &mut self,
+        samples_16k: &[f32],
+        speech: &[(f64, f64)],
+        role: Role,
+    ) -> Result<TrackTranscript, AsrError> {
+        self.drops.clear();
+        let cfg = self.shared.opts.pack_config();
         let mut out = Vec::new();
-        for w in &windows {
+        for w in &pack::pack(samples_16k, SAMPLE_RATE, speech, &cfg) {
             self.transcribe_window(samples_16k, w, speech, role, &mut out)?;
         }
+        let missed = uncovered(speech, &out);
+        if !missed.is_empty() {
+            log::debug!(
+                "{} speech span(s) without text: decoding each alone",
+                missed.len()
+            );
+            self.stats.retries += missed.len();
+            let alone = PackConfig { pack: false, ..cfg };
+            for w in &pack::pack(samples_16k, SAMPLE_RATE, &missed, &alone) {
+                self.transcribe_window(samples_16k, w, &missed, role, &mut out)?;
+            }
+        }
+        let untranscribed = uncovered(&missed, &out)
+            .into_iter()
+            .map(|(a, b)| Untranscribed {
+                role,
+                start: round_ms(a),
+                end: round_ms(b),
+                reason: drop_reason(&self.drops, a, b).into(),
+            })
+            .collect();
         out.sort_by(|a, b| a.start.total_cmp(&b.start));
-        Ok(out)
+        Ok(TrackTranscript {
+            utterances: out,
+            untranscribed,
+        })
     }
 
     fn transcribe_window(
@@ -360,33 +407,48 @@ impl AsrWorker {
                 continue;
             }
             for u in split_by_piece(w, s0, s1, toks) {
+                let (start, end) = (u.start, u.end);
                 match self.finish(u, speech, role) {
-                    Some(u) => out.push(u),
-                    None => self.stats.dropped += 1,
+                    Ok(u) => out.push(u),
+                    Err(why) => {
+                        log::debug!("dropped text at {start:.2}–{end:.2} s: {why}");
+                        self.stats.dropped += 1;
+                        self.drops.push((start, end, why));
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Clean a raw utterance; None when it must be dropped.
-    fn finish(&self, raw: RawUtt, speech: &[(f64, f64)], role: Role) -> Option<Utterance> {
+    /// Clean a raw utterance; Err(reason) when it must be dropped.
+    fn finish(
+        &self,
+        raw: RawUtt,
+        speech: &[(f64, f64)],
+        role: Role,
+    ) -> Result<Utterance, &'static str> {
         let simplified = text::to_simplified(&raw.text);
         // Punctuation that opens an utterance belongs to the one before it.
         let body = simplified.trim_start_matches(|c: char| !c.is_alphanumeric());
-        let text = text::collapse_repeats(body.trim_end());
+        // A hallucination Whisper appends after real speech (「…再见。谢谢观看！」 at a
+        // window's end) costs only its own clause, not the closing before it.
+        let prompt = &self.shared.opts.initial_prompt;
+        let text =
+            text::collapse_repeats(text::strip_hallucinated_clauses(body, prompt).trim_end());
         let char_times = align_times(&raw, &simplified, &text);
-        if text::squash(&text).is_empty()
-            || text::is_hallucination(&text, &self.shared.opts.initial_prompt)
-        {
-            return None;
+        if text::squash(&text).is_empty() {
+            return Err("no text");
+        }
+        if text::is_hallucination(&text, prompt) {
+            return Err("hallucination");
         }
         // Only text over detected speech (not padding or gap) is kept.
         let on_speech = speech
             .iter()
             .any(|&(a, b)| a < raw.end.max(raw.start + 0.01) && b > raw.start);
         if !on_speech {
-            return None;
+            return Err("outside speech");
         }
         let dur = raw.end - raw.start;
         let chars_per_min = if dur >= 0.1 {
@@ -394,7 +456,7 @@ impl AsrWorker {
         } else {
             0.0
         };
-        Some(Utterance {
+        Ok(Utterance {
             id: 0,
             role,
             start: round_ms(raw.start),
@@ -433,6 +495,30 @@ fn dtw_mode(h: &ggml::Hparams) -> DtwMode<'static> {
             n_top: (h.n_text_layer / 2).max(1),
         },
     }
+}
+
+/// The spans (or their parts) no utterance overlaps. Utterance times are clamped to padded
+/// pieces, so an utterance that overlaps a span at all is taken to cover it.
+fn uncovered(speech: &[(f64, f64)], utts: &[Utterance]) -> Vec<(f64, f64)> {
+    speech
+        .iter()
+        .copied()
+        .filter(|&(a, b)| {
+            !utts
+                .iter()
+                .any(|u| u.start < b && u.end.max(u.start + 0.01) > a)
+        })
+        .collect()
+}
+
+/// Why a span has no text: the reason of a drop that overlaps it, else "no text".
+fn drop_reason(drops: &[(f64, f64, &'static str)], a: f64, b: f64) -> &'static str {
+    drops
+        .iter()
+        .filter(|d| d.0 < b && d.1.max(d.0 + 0.01) > a)
+        .map(|d| d.2)
+        .find(|&r| r != "no text")
+        .unwrap_or("no text")
 }
 
 fn round_ms(t: f64) -> f64 {
@@ -499,8 +585,21 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
     let mut carry: Vec<u8> = Vec::new();
     let mut out = Vec::with_capacity(n);
     for (k, (i, g)) in groups.into_iter().enumerate() {
-        let start = if k == 0 { s0 } else { f64::NEG_INFINITY };
-        let end = if k + 1 == n { s1 } else { f64::INFINITY };
+        // whisper's segment timestamps can lie in another piece than the tokens DTW placed
+        // (often at a window's end): the tokens' own times keep the part on its piece, where
+        // otherwise clamping would squash it onto the padding and it would be dropped.
+        let t_first = g.first().map_or(s0, |t| t.t);
+        let t_last = g.last().map_or(s1, |t| t.t);
+        let start = match k {
+            0 if w.piece_at(s0) == i => s0,
+            0 => t_first,
+            _ => f64::NEG_INFINITY,
+        };
+        let end = match k + 1 == n {
+            true if w.piece_at(s1) == i => s1,
+            true => t_last,
+            false => f64::INFINITY,
+        };
         let mut bytes = std::mem::take(&mut carry);
         // Track time of every byte: its token's (carried bytes take this group's first time).
         let first_t = w.to_track(i, g[0].t);
@@ -613,10 +712,60 @@ mod tests {
         assert_eq!(u[1].text, "谢谢。");
         assert_eq!(u[1].start, 30.0); // an inner cut is the piece edge
         assert_eq!(u[1].end, 33.0); // segment end 6.0 → 33.4, clamped
-                                    // Each character has its token's time on the track (the carried 谢 takes the time of
-                                    // the group's first token); the late 。 is clamped to the piece.
+
+        // Each character has its token's time on the track (the carried 谢 takes the time of
+        // the group's first token); the late 。 is clamped to the piece.
         let ms = |v: &[f64]| v.iter().map(|&t| round_ms(t)).collect::<Vec<_>>();
         assert_eq!(ms(&u[0].char_times), vec![10.3, 10.7]);
         assert_eq!(ms(&u[1].char_times), vec![30.2, 30.6, 33.0]);
+    }
+
+    fn utt(start: f64, end: f64) -> Utterance {
+        Utterance {
+            start,
+            end,
+            text: "好的".into(),
+            ..Utterance::default()
+        }
+    }
+
+    #[test]
+    fn every_span_is_covered_or_accounted_for() {
+        let speech = [(0.5, 3.0), (4.0, 7.2), (9.0, 12.2), (13.0, 13.4)];
+        // Utterances over the first two spans only; one touches span 2 at a single point.
+        let utts = [utt(0.4, 2.9), utt(4.1, 6.0), utt(6.1, 7.2), utt(12.2, 12.9)];
+        assert_eq!(uncovered(&speech, &utts), [(9.0, 12.2), (13.0, 13.4)]);
+        // The closing over 9.0–12.2 was dropped as a hallucination; 13.0–13.4 gave nothing.
+        let drops = [(8.8, 12.4, "hallucination"), (12.9, 13.0, "outside speech")];
+        assert_eq!(drop_reason(&drops, 9.0, 12.2), "hallucination");
+        assert_eq!(drop_reason(&drops, 13.0, 13.4), "no text");
+        // A zero-length utterance at a span's start still counts as over it.
+        assert!(uncovered(&[(5.0, 6.0)], &[utt(5.0, 5.0)]).is_empty());
+    }
+
+    #[test]
+    fn a_segment_timed_before_its_piece_stays_on_the_piece() {
+        // The closing is in piece 1 (DTW times 3.1–5.0), but whisper's segment timestamps say
+        // 1.0–2.0, inside piece 0: clamping those would put it on piece 1's padding.
+        let w = Window {
+            pieces: vec![
+                Piece {
+                    track_start: 10.0,
+                    track_end: 12.5,
+                    win_start: 0.0,
+                },
+                Piece {
+                    track_start: 40.0,
+                    track_end: 43.5,
+                    win_start: 3.0,
+                },
+            ],
+            len_s: 6.5,
+        };
+        let toks = vec![tok("再", 3.2), tok("见", 4.8), tok("。", 5.0)];
+        let u = split_by_piece(&w, 1.0, 2.0, toks);
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].text, "再见。");
+        assert_eq!((u[0].start, u[0].end), (40.2, 42.0));
     }
 }

@@ -80,6 +80,28 @@ pub fn is_hallucination(text: &str, prompt: &str) -> bool {
     echo || tiny_echo || HALLUCINATIONS.iter().any(|h| t.contains(h))
 }
 
+/// `text` without the clauses (split at punctuation) that are known hallucinations or echo
+/// the prompt, so that real speech before 「谢谢观看」 survives. The clauses kept are returned
+/// with their punctuation; all of them when none is a hallucination.
+pub fn strip_hallucinated_clauses(text: &str, prompt: &str) -> String {
+    let mut out = String::new();
+    let mut clause = String::new();
+    let flush = |clause: &mut String, out: &mut String| {
+        if !is_hallucination(clause, prompt) {
+            out.push_str(clause);
+        }
+        clause.clear();
+    };
+    for c in text.chars() {
+        clause.push(c);
+        if "，。！？；,.!?; ".contains(c) {
+            flush(&mut clause, &mut out);
+        }
+    }
+    flush(&mut clause, &mut out);
+    out
+}
+
 /// Cut Whisper's repetition loops: a phrase of 8–40 characters repeated twice or more in a
 /// row, or one of 2–7 characters repeated 3+ times, is kept once; a single character repeated
 /// 6+ times is kept three times (「对对对」 is speech, 「对对对对对对对对」 is a loop).
@@ -157,6 +179,24 @@ mod tests {
         assert!(is_hallucination("他在这儿,这儿是普通话的句子。他在这儿", p));
         assert!(is_hallucination("是普通话的句子。是普通话的句子。", p));
         assert!(!is_hallucination("您会说普通话吗", p));
+    }
+
+    #[test]
+    fn a_hallucinated_clause_after_speech_is_cut_and_the_speech_kept() {
+        let p = "以下是普通话的句子。";
+        assert_eq!(
+            strip_hallucinated_clauses("感谢您的来电，再见。谢谢观看！", p),
+            "感谢您的来电，再见。"
+        );
+        // What is left of a longer one is still caught by the whole-text check.
+        let rest = strip_hallucinated_clauses("请不吝点赞 订阅 转发", p);
+        assert_eq!(rest, "订阅 转发");
+        assert!(is_hallucination(&rest, p));
+        assert_eq!(
+            strip_hallucinated_clauses("好的，稍等。", p),
+            "好的，稍等。"
+        );
+        assert_eq!(strip_hallucinated_clauses("以下是普通话的句子。", p), "");
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct EvalSet {
     pub name: String,
     pub classifier: Vec<HeadEval>,
     pub baseline: Vec<HeadEval>,
+    /// Whether the classifier's top probability means what it says, per head.
+    pub calibration: Vec<super::calibrate::Calibration>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -177,9 +179,10 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, ClassifyError> {
             emb.extend_from_slice(cache.get(t).expect("filled above"));
         }
         let scores = heads.predict(&emb, texts)?;
-        let (mut clf, mut base) = (Vec::new(), Vec::new());
+        let (mut clf, mut base, mut cal) = (Vec::new(), Vec::new(), Vec::new());
         for (h, spec) in HEADS.iter().enumerate() {
             let (mut gold, mut p_clf, mut p_base) = (Vec::new(), Vec::new(), Vec::new());
+            let mut conf = Vec::new();
             for ((e, t), s) in test.iter().zip(texts.iter()).zip(&scores) {
                 let Some(g) = e.labels[h] else { continue };
                 let b = lexicon.predict(h, t);
@@ -187,9 +190,12 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, ClassifyError> {
                     continue;
                 }
                 gold.push(g);
-                p_clf.push(argmax(&s[spec.name], spec));
+                let top = argmax(&s[spec.name], spec);
+                conf.push((s[spec.name][spec.labels[top]], top == g));
+                p_clf.push(top);
                 p_base.push(b.label);
             }
+            cal.push(super::calibrate::calibration(spec.name, &conf, 10));
             clf.push(score_head(spec, &gold, &p_clf));
             base.push(score_head(spec, &gold, &p_base));
         }
@@ -197,6 +203,7 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, ClassifyError> {
             name: name.to_string(),
             classifier: clf,
             baseline: base,
+            calibration: cal,
         });
     }
     let noise_examples = examples_of_noise(&test, &noised);
@@ -251,8 +258,42 @@ impl fmt::Display for EvalReport {
             }
             writeln!(f)?;
         }
+        writeln!(
+            f,
+            "\ncalibration (temperatures {:?}): ECE, and accuracy where the top probability ≥ 0.8",
+            self.heads.temperatures
+        )?;
+        for s in &self.sets {
+            write!(f, "  {:<26}", s.name)?;
+            for c in &s.calibration {
+                write!(
+                    f,
+                    "{:>22}",
+                    format!("{:.3}, {:.3} (n={})", c.ece, c.accuracy_at_08, c.n_at_08)
+                )?;
+            }
+            writeln!(f)?;
+        }
         for s in &self.sets {
             writeln!(f, "\n=== {} ===", s.name)?;
+            for c in &s.calibration {
+                let bins: Vec<String> = c
+                    .bins
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "{:.1}–{:.1}: {:.2}/{:.2} n={}",
+                            b.lo, b.hi, b.confidence, b.accuracy, b.n
+                        )
+                    })
+                    .collect();
+                writeln!(
+                    f,
+                    "{} reliability (confidence/accuracy): {}",
+                    c.head,
+                    bins.join("; ")
+                )?;
+            }
             for (c, b) in s.classifier.iter().zip(&s.baseline) {
                 write_head(f, c, b)?;
             }

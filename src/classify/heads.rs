@@ -38,6 +38,21 @@ pub struct HeadsMeta {
     pub examples: BTreeMap<String, usize>,
     /// zhijian version that trained them.
     pub trained_by: String,
+    /// Softmax temperature per head, fitted on held-out lines ([`super::calibrate`]); a head
+    /// without one uses 1 (raw softmax).
+    #[serde(default)]
+    pub temperatures: BTreeMap<String, f64>,
+}
+
+impl HeadsMeta {
+    /// The temperature of `head` (1 when not calibrated).
+    pub fn temperature(&self, head: &str) -> f64 {
+        self.temperatures
+            .get(head)
+            .copied()
+            .filter(|t| *t > 0.0)
+            .unwrap_or(1.0)
+    }
 }
 
 /// One head's weights.
@@ -186,8 +201,10 @@ impl Heads {
             None
         };
         for (spec, head) in HEADS.iter().zip(&self.heads) {
+            let t = self.meta.temperature(spec.name);
             let p = head
                 .logits(&x, xn.as_ref())
+                .and_then(|l| l / t)
                 .and_then(|l| candle_nn::ops::softmax(&l, D::Minus1))
                 .and_then(|p| p.to_dtype(DType::F32)?.to_vec2::<f32>())
                 .map_err(c("heads"))?;

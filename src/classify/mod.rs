@@ -15,6 +15,7 @@
 //! (embeddings of the training data, safe to delete).
 
 pub mod baseline;
+pub mod calibrate;
 pub mod convert;
 pub mod data;
 pub mod encoder;
@@ -23,6 +24,7 @@ pub mod features;
 pub mod heads;
 pub mod ngrams;
 pub mod noise;
+pub mod reliability;
 pub mod train;
 
 pub use features::call_features;
@@ -170,7 +172,9 @@ impl Classifier {
 
     /// Fill `scores` of every utterance (all heads, whatever the role: on mono calls the role
     /// is a guess, and the call features pick the heads that matter per role). Empty texts get
-    /// the default label with probability 1 rather than a guess from `query: ` alone.
+    /// the default label with probability 1 rather than a guess from `query: ` alone; text the
+    /// recogniser was unsure of is pulled towards the default label
+    /// ([`reliability::text_reliability`]).
     pub fn score_utterances(&self, utts: &mut [Utterance]) -> Result<(), ClassifyError> {
         let idx: Vec<usize> = (0..utts.len())
             .filter(|&i| !utts[i].text.trim().is_empty())
@@ -180,7 +184,8 @@ impl Classifier {
         for u in utts.iter_mut() {
             u.scores = default_scores();
         }
-        for (i, s) in idx.into_iter().zip(scores) {
+        for (i, mut s) in idx.into_iter().zip(scores) {
+            reliability::shrink(&mut s, reliability::text_reliability(&utts[i]));
             utts[i].scores = s;
         }
         Ok(())

@@ -140,16 +140,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, ClassifyError> {
     let (fit, val): (Vec<&Example>, Vec<&Example>) = examples.iter().partition(|e| !is_val(e));
 
     // Rows: each fitting example clean plus its noised copies.
-    let mut rows: Vec<(String, [Option<usize>; 3])> = Vec::new();
-    for e in &fit {
-        rows.push((e.text.clone(), e.labels));
-        for k in 0..opts.noised_copies {
-            rows.push((
-                noiser.noise(&e.text, train_noise_seed(opts.seed, k)),
-                e.labels,
-            ));
-        }
-    }
+    let rows = rows_of(&fit, &noiser, opts);
     let val_noised: Vec<String> = val
         .iter()
         .map(|e| noiser.noise(&e.text, super::eval::EVAL_NOISE_SEED))
@@ -158,18 +149,101 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, ClassifyError> {
     let mut all: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
     all.extend(val.iter().map(|e| e.text.as_str()));
     all.extend(val_noised.iter().map(String::as_str));
-    let (embedded, cached) = cache.fill(&encoder, &all)?;
+    let (mut embedded, mut cached) = cache.fill(&encoder, &all)?;
 
     let dim = encoder.dim();
+    let nb = opts.ngram_buckets;
+    let (trained, tensors, counts) = fit_heads(&rows, &cache, dim, opts)?;
+
+    let validation = if val.is_empty() {
+        None
+    } else {
+        let clean: Vec<&str> = val.iter().map(|e| e.text.as_str()).collect();
+        let noised: Vec<&str> = val_noised.iter().map(String::as_str).collect();
+        let c = validate(&val, &clean, &trained, &cache, dim, nb)?;
+        let n = validate(&val, &noised, &trained, &cache, dim, nb)?;
+        Some((c, n))
+    };
+
+    let written_to = if val.is_empty() {
+        let (temperatures, e, c) = fit_temperatures(&fit, &noiser, &encoder, &mut cache, opts)?;
+        embedded += e;
+        cached += c;
+        let meta = HeadsMeta {
+            dim,
+            encoder_layers: encoder.layers(),
+            hidden: opts.hidden,
+            ngram_buckets: nb,
+            labels: HEADS
+                .iter()
+                .map(|s| {
+                    let l = s.labels.iter().map(|x| x.to_string()).collect();
+                    (s.name.to_string(), l)
+                })
+                .collect(),
+            seed: opts.seed,
+            epochs: opts.epochs,
+            train_sha256: hex::encode(Sha256::digest(&train_bytes)),
+            examples: counts.clone(),
+            trained_by: format!("zhijian {}", env!("CARGO_PKG_VERSION")),
+            temperatures,
+        };
+        Heads::save(&dir, &meta, tensors)?;
+        Some(dir)
+    } else {
+        None
+    };
+    Ok(TrainReport {
+        examples: counts,
+        embedded,
+        cached,
+        seconds: t0.elapsed().as_secs_f64(),
+        validation,
+        written_to,
+    })
+}
+
+/// Training rows: each example clean plus `opts.noised_copies` ASR-noised copies.
+fn rows_of(
+    examples: &[&Example],
+    noiser: &Noiser,
+    opts: &TrainOptions,
+) -> Vec<(String, [Option<usize>; 3])> {
+    let mut rows = Vec::new();
+    for e in examples {
+        rows.push((e.text.clone(), e.labels));
+        for k in 0..opts.noised_copies {
+            rows.push((
+                noiser.noise(&e.text, train_noise_seed(opts.seed, k)),
+                e.labels,
+            ));
+        }
+    }
+    rows
+}
+
+type Fitted = (
+    Vec<HeadWeights>,
+    HashMap<String, Tensor>,
+    BTreeMap<String, usize>,
+);
+
+/// Fit every head on the rows that carry its label (embeddings from `cache`).
+fn fit_heads(
+    rows: &[(String, [Option<usize>; 3])],
+    cache: &EmbeddingCache,
+    dim: usize,
+    opts: &TrainOptions,
+) -> Result<Fitted, ClassifyError> {
     let nb = opts.ngram_buckets;
     let mut tensors = HashMap::new();
     let mut counts = BTreeMap::new();
     let mut trained: Vec<HeadWeights> = Vec::new();
     for (h, spec) in HEADS.iter().enumerate() {
         let (mut x, mut xn, mut y) = (Vec::new(), Vec::new(), Vec::new());
-        for (text, labels) in &rows {
+        for (text, labels) in rows {
             if let Some(l) = labels[h] {
-                x.extend_from_slice(cache.get(text).expect("filled above"));
+                x.extend_from_slice(cache.get(text).expect("filled before fitting"));
                 xn.push(if nb > 0 {
                     ngrams::features(text, nb)
                 } else {
@@ -191,49 +265,89 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, ClassifyError> {
         }
         trained.push(t);
     }
+    Ok((trained, tensors, counts))
+}
 
-    let validation = if val.is_empty() {
-        None
-    } else {
-        let clean: Vec<&str> = val.iter().map(|e| e.text.as_str()).collect();
-        let noised: Vec<&str> = val_noised.iter().map(String::as_str).collect();
-        let c = validate(&val, &clean, &trained, &cache, dim, nb)?;
-        let n = validate(&val, &noised, &trained, &cache, dim, nb)?;
-        Some((c, n))
-    };
+/// One in this many training groups is the calibration (dev) fold.
+pub const CALIBRATION_FOLDS: u64 = 5;
 
-    let written_to = if val.is_empty() {
-        let meta = HeadsMeta {
-            dim,
-            encoder_layers: encoder.layers(),
-            hidden: opts.hidden,
-            ngram_buckets: nb,
-            labels: HEADS
-                .iter()
-                .map(|s| {
-                    let l = s.labels.iter().map(|x| x.to_string()).collect();
-                    (s.name.to_string(), l)
-                })
-                .collect(),
-            seed: opts.seed,
-            epochs: opts.epochs,
-            train_sha256: hex::encode(Sha256::digest(&train_bytes)),
-            examples: counts.clone(),
-            trained_by: format!("zhijian {}", env!("CARGO_PKG_VERSION")),
-        };
-        Heads::save(&dir, &meta, tensors)?;
-        Some(dir)
+/// Cross-fitted temperatures: heads fitted without the calibration fold of the training
+/// groups, their logits on that fold (clean and ASR-noised lines, as the pipeline sees both),
+/// and per head the temperature with the lowest NLL there. The written heads are then fitted
+/// on all groups and use these temperatures. Returns (temperatures, embedded, cached).
+fn fit_temperatures(
+    fit: &[&Example],
+    noiser: &Noiser,
+    encoder: &Encoder,
+    cache: &mut EmbeddingCache,
+    opts: &TrainOptions,
+) -> Result<(BTreeMap<String, f64>, usize, usize), ClassifyError> {
+    let is_cal =
+        |e: &Example| fnv1a(format!("cal:{}", e.group).as_bytes()) % CALIBRATION_FOLDS == 0;
+    let (cal, rest): (Vec<&Example>, Vec<&Example>) = fit.iter().partition(|e| is_cal(e));
+    let mut texts: Vec<String> = cal.iter().map(|e| e.text.clone()).collect();
+    texts.extend(
+        cal.iter()
+            .map(|e| noiser.noise(&e.text, super::eval::EVAL_NOISE_SEED)),
+    );
+    let gold: Vec<[Option<usize>; 3]> = cal.iter().chain(cal.iter()).map(|e| e.labels).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (embedded, cached) = cache.fill(encoder, &refs)?;
+    let dim = encoder.dim();
+    let (heads, _, _) = fit_heads(&rows_of(&rest, noiser, opts), cache, dim, opts)?;
+    let logits = head_logits(&heads, &refs, cache, dim, opts.ngram_buckets)?;
+    let mut temps = BTreeMap::new();
+    for (h, spec) in HEADS.iter().enumerate() {
+        let (mut z, mut g) = (Vec::new(), Vec::new());
+        for (row, labels) in logits[h].iter().zip(&gold) {
+            if let Some(l) = labels[h] {
+                z.push(row.clone());
+                g.push(l);
+            }
+        }
+        let t = super::calibrate::fit_temperature(&z, &g);
+        log::info!(
+            "temperature of {}: {t} (fitted on {} held-out lines)",
+            spec.name,
+            g.len()
+        );
+        temps.insert(spec.name.to_string(), t);
+    }
+    Ok((temps, embedded, cached))
+}
+
+/// Raw logits of every head for `texts` (embedded in `cache`): `[head][text][label]`.
+fn head_logits(
+    heads: &[HeadWeights],
+    texts: &[&str],
+    cache: &EmbeddingCache,
+    dim: usize,
+    nb: usize,
+) -> Result<Vec<Vec<Vec<f32>>>, ClassifyError> {
+    let err = |e| ClassifyError::candle("calibration".into(), e);
+    let n = texts.len();
+    let mut emb = Vec::with_capacity(n * dim);
+    for t in texts {
+        emb.extend_from_slice(cache.get(t).expect("filled before calibration"));
+    }
+    let x = Tensor::from_vec(emb, (n, dim), &Device::Cpu).map_err(err)?;
+    let xn = if nb > 0 {
+        let rows: Vec<Vec<(u32, f32)>> = texts.iter().map(|t| ngrams::features(t, nb)).collect();
+        let refs: Vec<&[(u32, f32)]> = rows.iter().map(Vec::as_slice).collect();
+        let mut d = Vec::new();
+        ngrams::densify(&refs, nb, &mut d);
+        Some(Tensor::from_vec(d, (n, nb), &Device::Cpu).map_err(err)?)
     } else {
         None
     };
-    Ok(TrainReport {
-        examples: counts,
-        embedded,
-        cached,
-        seconds: t0.elapsed().as_secs_f64(),
-        validation,
-        written_to,
-    })
+    heads
+        .iter()
+        .map(|h| {
+            h.logits(&x, xn.as_ref())
+                .and_then(|l| l.to_dtype(DType::F32)?.to_vec2::<f32>())
+                .map_err(err)
+        })
+        .collect()
 }
 
 /// Scores of freshly trained heads on validation texts (`texts[i]` is `val[i]`, clean or

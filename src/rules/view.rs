@@ -2,7 +2,7 @@
 //! once, shared by every condition of a scorecard.
 
 use super::checks::{Position, RoleFilter};
-use crate::record::{CallRecord, Role, Utterance};
+use crate::record::{CallRecord, Role, Untranscribed, Utterance};
 use crate::text::Prepared;
 
 /// One utterance and its prepared text.
@@ -76,5 +76,38 @@ impl<'a> CallView<'a> {
             Some(p) => p.apply(by_role, self.duration),
             None => by_role,
         }
+    }
+
+    /// Speech of this role the recogniser gave no text for that falls inside what a condition
+    /// with this position reads (each span counted as one more utterance for `first`/`last`):
+    /// whether a phrase was said there is unknown.
+    pub fn untranscribed_in_scope(
+        &self,
+        role: RoleFilter,
+        position: Option<&Position>,
+        lenient: bool,
+    ) -> Option<&'a Untranscribed> {
+        let call = self.call;
+        if call.untranscribed.is_empty() {
+            return None;
+        }
+        let mut items: Vec<(f64, f64, Option<&'a Untranscribed>)> = self
+            .utts
+            .iter()
+            .filter(|u| role.admits(u.u.role, lenient))
+            .map(|u| (u.u.start, u.u.end, None))
+            .chain(
+                call.untranscribed
+                    .iter()
+                    .filter(|g| role.admits(g.role, lenient))
+                    .map(|g| (g.start, g.end, Some(g))),
+            )
+            .collect();
+        items.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let items = match position {
+            Some(p) => p.select(items, |i| (i.0, i.1), self.duration),
+            None => items,
+        };
+        items.into_iter().find_map(|i| i.2)
     }
 }

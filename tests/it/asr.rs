@@ -226,12 +226,12 @@ use zhijian::record::{Role, Utterance};
 
 /// Decode, resample, VAD and transcribe every channel of a recording as the pipeline does
 /// (channel 0 = agent on stereo; mono gets roles from what is said).
-fn transcribe_file(path: &Path) -> (Vec<Utterance>, f64, zhijian::asr::AsrStats) {
+fn transcribe_file(path: &Path) -> SampleRun {
     let d = decode_file(path, &DecodeOptions::default()).unwrap();
     let chans = resample_to(d.channels, d.sample_rate, 16_000).unwrap();
     let mono = chans.len() == 1;
     let mut w = asr_base().worker().unwrap();
-    let mut utts = Vec::new();
+    let (mut utts, mut untranscribed, mut spans_all) = (Vec::new(), Vec::new(), Vec::new());
     for (i, ch) in chans.iter().enumerate() {
         let role = match (mono, i) {
             (true, _) => Role::Mixed,
@@ -240,18 +240,38 @@ fn transcribe_file(path: &Path) -> (Vec<Utterance>, f64, zhijian::asr::AsrStats)
         };
         let vad = acoustic::detect(ch, &VadConfig::default());
         let spans: Vec<(f64, f64)> = vad.segments.iter().map(|s| (s.start, s.end)).collect();
-        utts.extend(w.transcribe_track(ch, &spans, role).unwrap());
+        let t = w.transcribe_track_checked(ch, &spans, role).unwrap();
+        spans_all.extend(spans.iter().map(|&s| (role, s)));
+        utts.extend(t.utterances);
+        untranscribed.extend(t.untranscribed);
     }
     utts.sort_by(|a, b| a.start.total_cmp(&b.start));
     if mono {
         assign_mono_roles(&mut utts);
     }
-    (utts, chans[0].len() as f64 / 16_000.0, w.stats())
+    SampleRun {
+        labels: serde_json::Value::Null,
+        utts,
+        dur: chans[0].len() as f64 / 16_000.0,
+        stats: w.stats(),
+        untranscribed,
+        spans: spans_all,
+    }
 }
 
-/// Transcripts of the four sample calls, made once per test run.
-fn sample_transcripts() -> &'static Vec<(serde_json::Value, Vec<Utterance>, f64)> {
-    static T: OnceLock<Vec<(serde_json::Value, Vec<Utterance>, f64)>> = OnceLock::new();
+struct SampleRun {
+    labels: serde_json::Value,
+    utts: Vec<Utterance>,
+    dur: f64,
+    stats: zhijian::asr::AsrStats,
+    untranscribed: Vec<zhijian::record::Untranscribed>,
+    /// VAD spans per track, with the track's role.
+    spans: Vec<(Role, (f64, f64))>,
+}
+
+/// The four sample calls transcribed, once per test run.
+fn sample_runs() -> &'static Vec<SampleRun> {
+    static T: OnceLock<Vec<SampleRun>> = OnceLock::new();
     T.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
         let mut out = Vec::new();
@@ -265,11 +285,71 @@ fn sample_transcripts() -> &'static Vec<(serde_json::Value, Vec<Utterance>, f64)
                 &std::fs::read(dir.join(format!("{name}.labels.json"))).unwrap(),
             )
             .unwrap();
-            let (u, dur, _) = transcribe_file(&dir.join(labels["file"].as_str().unwrap()));
-            out.push((labels, u, dur));
+            let mut run = transcribe_file(&dir.join(labels["file"].as_str().unwrap()));
+            run.labels = labels;
+            out.push(run);
         }
         out
     })
+}
+
+/// Transcripts of the four sample calls: (labels, utterances, duration).
+fn sample_transcripts() -> &'static Vec<(serde_json::Value, Vec<Utterance>, f64)> {
+    static T: OnceLock<Vec<(serde_json::Value, Vec<Utterance>, f64)>> = OnceLock::new();
+    T.get_or_init(|| {
+        sample_runs()
+            .iter()
+            .map(|r| (r.labels.clone(), r.utts.clone(), r.dur))
+            .collect()
+    })
+}
+
+#[test]
+fn sample_calls_lose_no_speech() {
+    for run in sample_runs() {
+        let name = run.labels["file"].as_str().unwrap();
+        // Every VAD span is under an utterance (of its track) or listed as untranscribed.
+        for &(role, (a, b)) in &run.spans {
+            let said = run.utts.iter().any(|u| {
+                (u.role == role || role == Role::Mixed)
+                    && u.start < b
+                    && u.end.max(u.start + 0.01) > a
+            });
+            let listed = run
+                .untranscribed
+                .iter()
+                .any(|g| g.role == role && g.start <= a + 0.001 && g.end >= b - 0.001);
+            assert!(
+                said || listed,
+                "{name}: {role:?} speech {a:.2}–{b:.2} s lost silently"
+            );
+        }
+        eprintln!(
+            "{name}: {} untranscribed span(s) {:?}, {} retried, {} dropped",
+            run.untranscribed.len(),
+            run.untranscribed,
+            run.stats.retries,
+            run.stats.dropped
+        );
+    }
+    // Every scripted turn of the samples is real speech: nothing is left untranscribed, and
+    // each call's last agent turn (the closing) comes through.
+    let lost: Vec<_> = sample_runs()
+        .iter()
+        .flat_map(|r| &r.untranscribed)
+        .collect();
+    assert!(lost.is_empty(), "{lost:?}");
+    let closing = |r: &SampleRun| {
+        r.utts
+            .iter()
+            .rev()
+            .find(|u| u.role == Role::Agent)
+            .map(|u| zhijian::asr::text::squash(&u.text))
+            .unwrap_or_default()
+    };
+    let runs = sample_runs();
+    assert!(closing(&runs[0]).contains("再见"), "{}", closing(&runs[0]));
+    assert!(closing(&runs[2]).contains("再见"), "{}", closing(&runs[2]));
 }
 
 fn role_of(t: &serde_json::Value) -> Role {

@@ -86,6 +86,19 @@ impl Absence {
         if !absent {
             return Outcome::clear();
         }
+        // The phrase may be in speech the recogniser lost: an inspector decides, no deduction.
+        if let Some(g) =
+            cx.view
+                .untranscribed_in_scope(self.role, self.position.as_ref(), cx.lenient)
+        {
+            return Outcome::unknown(
+                format!(
+                    "{:.1}–{:.1} s的讲话未能转写（{}），无法判断是否说过",
+                    g.start, g.end, g.reason
+                ),
+                vec![Evidence::span(g.start, g.end, "未转写的讲话".to_string())],
+            );
+        }
         let (start, end) = match (scope.first(), scope.last()) {
             (Some(a), Some(b))
                 if self
@@ -140,6 +153,41 @@ mod tests {
         // Without the window the late greeting counts.
         let k = cond(r#"{ kind = "absence", lexicon = "greetings", role = "agent" }"#);
         assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+    }
+
+    #[test]
+    fn a_closing_in_untranscribed_speech_goes_to_review_not_deduction() {
+        use crate::record::{Role, Untranscribed};
+        let mut c = call(&[
+            ("a", 0.0, 3.0, "您好，很高兴为您服务"),
+            ("c", 3.5, 6.0, "我查一下快递"),
+            ("a", 6.5, 10.0, "已经发出了"),
+            ("c", 10.5, 12.0, "好的谢谢"),
+        ]);
+        let gap = |role, start, end| Untranscribed {
+            role,
+            start,
+            end,
+            reason: "no text".into(),
+        };
+        let k = cond(
+            r#"{ kind = "absence", phrases = ["再见"], role = "agent", position = { last = 1 } }"#,
+        );
+        assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
+        // The agent's last speech (12.5–15.7 s) has no text: it may be the closing.
+        c.untranscribed = vec![gap(Role::Agent, 12.5, 15.7)];
+        let o = eval(&k, &c);
+        assert_eq!(o.verdict, Verdict::Unknown);
+        assert_eq!((o.evidence[0].start, o.evidence[0].end), (12.5, 15.7));
+        // Lost speech before the last agent utterance, or the customer's, changes nothing.
+        c.untranscribed = vec![gap(Role::Agent, 4.0, 5.0), gap(Role::Customer, 12.5, 15.7)];
+        assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
+        // A greeting window of the first 2 agent utterances with the first one lost.
+        c.untranscribed = vec![gap(Role::Agent, 0.0, 0.4)];
+        let g = cond(
+            r#"{ kind = "absence", phrases = ["再见"], role = "agent", position = { first = 2 } }"#,
+        );
+        assert_eq!(eval(&g, &c).verdict, Verdict::Unknown);
     }
 
     #[test]

@@ -102,6 +102,11 @@ documented! { EXPLAIN,
 /// `attitude` (ok, impatient, rude, shirking), `emotion` (neutral, dissatisfied, angry),
 /// `intent` (inquiry, complaint, cancellation, refund, escalation, praise, other).
 ///
+/// With `sure = P` (above `at_least`) one weak signal is not enough to deduct: the condition
+/// hits when the utterances at or above `at_least` are at least `max(times, 2)`, or when one
+/// reaches `P`; a lone utterance between `at_least` and `P` makes the answer unknown, so the
+/// item goes to review with that utterance as evidence instead of deducting.
+///
 /// When the utterances carry no scores but the call-level summary does, the summary's maximum
 /// for the role is used (no utterance evidence; `times` must then be 1). With no scores at all
 /// the answer is unknown and the item goes to review.
@@ -110,6 +115,8 @@ documented! { EXPLAIN,
 /// ```toml
 /// # agent rude or impatient at least once
 /// when = { kind = "classifier", head = "attitude", label = ["rude", "impatient"], at_least = 0.7, role = "agent" }
+/// # one line at 0.7–0.9 is a review hint; two such lines, or one ≥ 0.9, deduct
+/// when = { kind = "classifier", head = "attitude", label = "impatient", at_least = 0.7, sure = 0.9, role = "agent" }
 /// # customer intends to complain
 /// when = { kind = "classifier", head = "intent", label = "complaint", at_least = 0.6, role = "customer" }
 /// ```
@@ -125,6 +132,8 @@ pub struct Classifier {
     pub position: Option<Position>,
     #[serde(default = "one")]
     pub times: usize,
+    #[serde(default)]
+    pub sure: Option<f64>,
 }
 }
 
@@ -138,6 +147,15 @@ impl Classifier {
         check_probability(cx, "at_least", self.at_least);
         if self.times == 0 {
             cx.problem("times", "times must be at least 1");
+        }
+        if let Some(p) = self.sure {
+            check_probability(cx, "sure", p);
+            if p <= self.at_least {
+                cx.problem(
+                    "sure",
+                    format!("sure ({p}) must be above at_least ({})", self.at_least),
+                );
+            }
         }
         if let Some(p) = &self.position {
             p.compile(cx);
@@ -172,6 +190,22 @@ impl Classifier {
             })
             .collect();
         let n = evidence.len();
+        if let Some(sure) = self.sure {
+            let strong = scored.iter().any(|(_, (_, p))| *p >= sure);
+            if n >= self.times && (strong || n >= 2) {
+                return Outcome::from_bool(true, n, evidence);
+            }
+            if n >= 1 {
+                return Outcome::unknown(
+                    format!(
+                        "{n} utterance(s) at {:.2}–{sure:.2}: one weak signal, for a person to judge",
+                        self.at_least
+                    ),
+                    evidence,
+                );
+            }
+            return Outcome::from_bool(false, 0, evidence);
+        }
         Outcome::from_bool(n >= self.times, n, evidence)
     }
 
@@ -252,6 +286,42 @@ mod tests {
             r#"{ kind = "classifier", head = "attitude", label = "rude", at_least = 0.7, role = "agent", times = 2 }"#,
         );
         assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+    }
+
+    #[test]
+    fn one_weak_signal_goes_to_review_two_or_a_strong_one_deduct() {
+        let mut c = scored();
+        let sure = |s: &str| {
+            cond(&format!(
+                r#"{{ kind = "classifier", head = "attitude", label = ["rude", "impatient"], at_least = 0.7, sure = {s}, role = "agent" }}"#
+            ))
+        };
+        // Two utterances ≥ 0.7 (0.85, 0.75): two weak signals suffice.
+        assert_eq!(eval(&sure("0.9"), &c).verdict, Verdict::Hit);
+        // Only the 0.85 one left: below sure = 0.9 → review, with it as evidence.
+        c.utterances[3]
+            .scores
+            .get_mut("attitude")
+            .unwrap()
+            .insert("impatient".into(), 0.3);
+        let o = eval(&sure("0.9"), &c);
+        assert_eq!(o.verdict, Verdict::Unknown);
+        assert_eq!(ids(&o), [2]);
+        // … but one at or above sure deducts alone.
+        assert_eq!(eval(&sure("0.85"), &c).verdict, Verdict::Hit);
+        // Nothing ≥ at_least: clear.
+        c.utterances[2]
+            .scores
+            .get_mut("attitude")
+            .unwrap()
+            .insert("rude".into(), 0.5);
+        assert_eq!(eval(&sure("0.9"), &c).verdict, Verdict::Clear);
+        assert_eq!(
+            problems(
+                r#"{ kind = "classifier", head = "attitude", label = "rude", at_least = 0.8, sure = 0.7 }"#
+            ),
+            ["sure (0.7) must be above at_least (0.8)"]
+        );
     }
 
     #[test]

@@ -59,25 +59,32 @@ impl Position {
 
     /// Narrow `utts` (already filtered by role, in time order) to this position in a call of
     /// `duration` seconds.
-    pub fn apply<'v, 'a>(
+    pub fn apply<'v, 'a>(&self, utts: Vec<&'v UttView<'a>>, duration: f64) -> Vec<&'v UttView<'a>> {
+        self.select(utts, |u| (u.u.start, u.u.end), duration)
+    }
+
+    /// [`apply`](Self::apply) for any timed items (e.g. utterances and untranscribed spans
+    /// together), in time order.
+    pub fn select<T>(
         &self,
-        mut utts: Vec<&'v UttView<'a>>,
+        mut items: Vec<T>,
+        times: impl Fn(&T) -> (f64, f64),
         duration: f64,
-    ) -> Vec<&'v UttView<'a>> {
+    ) -> Vec<T> {
         if let Some(n) = self.first {
-            utts.truncate(n);
+            items.truncate(n);
         }
         if let Some(n) = self.last {
-            let skip = utts.len().saturating_sub(n);
-            utts.drain(..skip);
+            let skip = items.len().saturating_sub(n);
+            items.drain(..skip);
         }
         if let Some(s) = self.first_s {
-            utts.retain(|u| u.u.start < s);
+            items.retain(|u| times(u).0 < s);
         }
         if let Some(s) = self.last_s {
-            utts.retain(|u| u.u.end > duration - s);
+            items.retain(|u| times(u).1 > duration - s);
         }
-        utts
+        items
     }
 
     /// The time window this position covers, for "not said" evidence.
