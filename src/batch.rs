@@ -421,7 +421,8 @@ fn inspect_one(
         });
         r
     });
-    let json = serde_json::to_vec_pretty(&rec).expect("record serialises");
+    let shown = crate::pii::for_output(&rec, crate::pii::Output::CallJson);
+    let json = serde_json::to_vec_pretty(&shown).expect("record serialises");
     write_atomic(&result, &json).map_err(|e| format!("{}: {e}", result.display()))?;
     if let Some(old) = legacy {
         let _ = std::fs::remove_file(old);

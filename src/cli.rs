@@ -104,6 +104,18 @@ pub enum Command {
     /// QA lead's monthly ledger (seed 003): praise, justified complaints and test-call results
     /// per agent and month, counted by the monthly rules (rules/monthly/*.toml) in `report`.
     Ledger(crate::report::monthly::LedgerArgs),
+
+    /// Write a call's recording (or a clip of it) as WAV; with --redact the time spans of
+    /// personal data (phone, ID and card numbers, codes …) are replaced by a tone or silence.
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportCommand {
+    #[command(flatten)]
+    pub export: crate::pii::audio::ExportArgs,
+    #[command(flatten)]
+    pub privacy: crate::pii::policy::PrivacyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +199,12 @@ pub enum EvalCommand {
         /// Models folder holding classifier/.
         #[arg(long, default_value = "models")]
         models: PathBuf,
+    },
+    /// Precision and recall of the personal-data detector per type on a labelled set.
+    Pii {
+        /// The labelled set (JSON lines; see data/pii/README.md).
+        #[arg(long, default_value = "data/pii/labelled.jsonl")]
+        data: PathBuf,
     },
     /// Whole-call benchmark: per scorecard item precision/recall on labelled calls
     /// (`<stem>.labels.json` beside each recording, see data/calls/), where the misses come
@@ -305,4 +323,7 @@ pub struct InspectArgs {
     /// Do not draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    #[command(flatten)]
+    pub privacy: crate::pii::policy::PrivacyArgs,
 }

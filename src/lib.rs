@@ -15,6 +15,7 @@ pub mod cli;
 pub mod doctor;
 pub mod identity;
 pub mod meta;
+pub mod pii;
 pub mod pipeline;
 pub mod record;
 pub mod report;
@@ -83,7 +84,26 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
-        cli::Command::Import(a) => report::cli::import_cmd(&a, &mut std::io::stderr().lock()),
+        cli::Command::Eval(cli::EvalCommand::Pii { data }) => {
+            let r = pii::eval::evaluate(&data)?;
+            println!("{r}");
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Export(a) => {
+            pii::policy::set_active(a.privacy.policy(std::path::Path::new("rules"))?);
+            let r = pii::audio::export_cmd(&a.export)?;
+            eprintln!(
+                "zhijian: wrote {} ({:.1} s, {} span(s) redacted)",
+                a.export.out.display(),
+                r.seconds,
+                r.spans.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Import(a) => {
+            pii::policy::set_active(a.privacy.policy(std::path::Path::new("rules"))?);
+            report::cli::import_cmd(&a, &mut std::io::stderr().lock())
+        }
         cli::Command::Report(a) => report::agent::report_cmd(&a, &mut std::io::stderr().lock()),
         cli::Command::Review(a) => store::cli::review_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Rescore(a) => {
@@ -185,6 +205,7 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         text::init_user_dict(&userdict)
             .with_context(|| format!("loading user dictionary {}", userdict.display()))?;
     }
+    pii::policy::set_active(a.privacy.policy(&a.rules)?);
     let cards = rules::ScorecardSet::load(&a.rules)
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
     let fingerprint = pipeline::rules_fingerprint(&a.rules)

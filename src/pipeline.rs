@@ -661,6 +661,11 @@ fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -
 
 fn derive_and_score(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) {
     derive_metrics(engine, rec);
+    // Personal data, before scoring: rules read the entities (outputs mask the text).
+    rec.pii = crate::pii::detect(&rec.utterances)
+        .into_iter()
+        .map(|f| f.entity)
+        .collect();
     if let Some(cards) = &engine.scorecards {
         StageCounts::bump(&counts.score);
         let t = Instant::now();

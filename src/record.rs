@@ -145,6 +145,10 @@ pub struct CallRecord {
     /// Scorecard result (absent until scoring runs).
     #[serde(default)]
     pub score: Option<crate::rules::ScoreResult>,
+    /// Personal data found in the utterances (where, which type, masked form; never the raw
+    /// value). Filled after transcription; rules read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pii: Vec<crate::pii::Entity>,
     /// Problems that did not stop the inspection (e.g. an all-silent track).
     #[serde(default)]
     pub warnings: Vec<Problem>,
@@ -379,6 +383,10 @@ pub struct Utterance {
     /// Classifier probabilities per head ("attitude", "emotion", "intent") and label.
     #[serde(default)]
     pub scores: BTreeMap<String, BTreeMap<String, f64>>,
+    /// When each character of `text` was said (seconds from the start of the recording), from
+    /// the recogniser's token times; empty when not known. Places personal data in time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub char_times: Vec<f64>,
 }
 
 /// A VAD speech span with no usable text after a retry decoded on its own.

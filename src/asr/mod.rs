@@ -436,6 +436,7 @@ impl AsrWorker {
         let prompt = &self.shared.opts.initial_prompt;
         let text =
             text::collapse_repeats(text::strip_hallucinated_clauses(body, prompt).trim_end());
+        let char_times = align_times(&raw, &simplified, &text);
         if text::squash(&text).is_empty() {
             return Err("no text");
         }
@@ -465,6 +466,7 @@ impl AsrWorker {
             avg_logprob: (raw.avg_logprob * 1000.0).round() / 1000.0,
             chars_per_min: chars_per_min.round(),
             scores: Default::default(),
+            char_times,
         })
     }
 }
@@ -535,6 +537,33 @@ struct RawUtt {
     end: f64,
     text: String,
     avg_logprob: f64,
+    /// Track time of each character of `text`: the time of the token it came from.
+    char_times: Vec<f64>,
+}
+
+/// Character times of the cleaned `text`, from the raw utterance's: `simplified` is the raw
+/// text made simplified (the same length unless the converter rewrote a phrase), and `text`
+/// keeps its characters in order (the cleaning only drops some).
+fn align_times(raw: &RawUtt, simplified: &str, text: &str) -> Vec<f64> {
+    let simp: Vec<char> = simplified.chars().collect();
+    let n = raw.char_times.len();
+    if n == 0 || simp.is_empty() {
+        return Vec::new();
+    }
+    let time_of = |i: usize| round_ms(raw.char_times[(i * n / simp.len()).min(n - 1)]);
+    let mut out = Vec::with_capacity(text.len() / 3);
+    let mut k = 0;
+    for c in text.chars() {
+        while k < simp.len() && simp[k] != c {
+            k += 1;
+        }
+        if k == simp.len() {
+            return Vec::new(); // not a subsequence: no times rather than wrong ones
+        }
+        out.push(time_of(k));
+        k += 1;
+    }
+    out
 }
 
 /// Split one whisper segment where its tokens move from one packed piece to the next (a
@@ -572,8 +601,12 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
             false => f64::INFINITY,
         };
         let mut bytes = std::mem::take(&mut carry);
+        // Track time of every byte: its token's (carried bytes take this group's first time).
+        let first_t = w.to_track(i, g[0].t);
+        let mut byte_times = vec![first_t; bytes.len()];
         for t in &g {
             bytes.extend_from_slice(&t.bytes);
+            byte_times.resize(bytes.len(), w.to_track(i, t.t));
         }
         // A Han character can span two byte-level tokens: carry an incomplete tail over.
         if k + 1 < n {
@@ -585,11 +618,20 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
             carry = bytes.split_off(valid);
         }
         let (ts, te) = (w.to_track(i, start), w.to_track(i, end.max(start)));
+        let (text, char_times) = match std::str::from_utf8(&bytes) {
+            Ok(s) => (
+                s.to_string(),
+                s.char_indices().map(|(b, _)| byte_times[b]).collect(),
+            ),
+            // Broken UTF-8 gets replacement characters: no reliable times.
+            Err(_) => (String::from_utf8_lossy(&bytes).into_owned(), Vec::new()),
+        };
         out.push(RawUtt {
             start: ts,
             end: te.max(ts),
-            text: String::from_utf8_lossy(&bytes).into_owned(),
+            text,
             avg_logprob: g.iter().map(|t| t.plog).sum::<f64>() / g.len() as f64,
+            char_times,
         });
     }
     out
@@ -606,6 +648,26 @@ mod tests {
             t,
             plog: -0.5,
         }
+    }
+
+    #[test]
+    fn character_times_follow_the_cleaned_text() {
+        let raw = RawUtt {
+            start: 1.0,
+            end: 3.0,
+            text: "，好好好好好好好的".into(),
+            avg_logprob: -0.1,
+            char_times: (0..9).map(|i| 1.0 + 0.1 * i as f64).collect(),
+        };
+        let simplified = text::to_simplified(&raw.text);
+        let body = simplified.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let cleaned = text::collapse_repeats(body);
+        assert_eq!(cleaned, "好好好的");
+        // The kept 好好好 are the first three; 的 keeps its own time.
+        assert_eq!(
+            align_times(&raw, &simplified, &cleaned),
+            vec![1.1, 1.2, 1.3, 1.8]
+        );
     }
 
     #[test]
@@ -650,6 +712,12 @@ mod tests {
         assert_eq!(u[1].text, "谢谢。");
         assert_eq!(u[1].start, 30.0); // an inner cut is the piece edge
         assert_eq!(u[1].end, 33.0); // segment end 6.0 → 33.4, clamped
+
+        // Each character has its token's time on the track (the carried 谢 takes the time of
+        // the group's first token); the late 。 is clamped to the piece.
+        let ms = |v: &[f64]| v.iter().map(|&t| round_ms(t)).collect::<Vec<_>>();
+        assert_eq!(ms(&u[0].char_times), vec![10.3, 10.7]);
+        assert_eq!(ms(&u[1].char_times), vec![30.2, 30.6, 33.0]);
     }
 
     fn utt(start: f64, end: f64) -> Utterance {

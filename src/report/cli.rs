@@ -91,6 +91,8 @@ pub struct ImportArgs {
     pub no_html: bool,
     #[command(flatten)]
     pub queue: QueueArgs,
+    #[command(flatten)]
+    pub privacy: crate::pii::policy::PrivacyArgs,
 }
 
 /// `zhijian import`: load results into the database and (re)write each folder's reports.

@@ -96,6 +96,7 @@ pub fn write_call_page(rec: &CallRecord, out_dir: &Path) -> io::Result<PathBuf> 
     }
     let dir = out_dir.join("calls");
     std::fs::create_dir_all(&dir)?;
+    let rec = &crate::pii::for_output(rec, crate::pii::Output::Html);
     let page = call_page::render(rec, &dir);
     let path = dir.join(format!("{}.html", rec.call_id));
     crate::atomic::write_atomic(&path, page.as_bytes())?;
@@ -119,7 +120,11 @@ impl BatchReport {
     }
 
     pub fn add(&mut self, rec: &CallRecord) {
-        self.calls.push(CallSummary::from_record(rec, &self.opts));
+        // The rows feed index.html and the CSV/JSON exports: masked for both.
+        let p = crate::pii::policy::active();
+        let kinds = p.html.union(&p.csv).copied().collect();
+        let rec = crate::pii::mask_record(rec, &kinds);
+        self.calls.push(CallSummary::from_record(&rec, &self.opts));
     }
 
     /// Add a row made elsewhere (e.g. by a worker thread with

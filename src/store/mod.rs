@@ -185,6 +185,7 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
+        let rec = &crate::pii::for_output(rec, crate::pii::Output::Store);
         let out = upsert_keyed(&tx, rec).map_err(wrap)?;
         tx.commit().map_err(wrap)?;
         Ok(out)

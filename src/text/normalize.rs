@@ -61,6 +61,17 @@ pub fn normalize_chars(text: &str) -> Normalized {
         let next = kept.get(j).map(|k| k.0);
         let span = (kept[i].1, kept[j - 1].1 + 1);
         match numeral_run_to_digits(&run, prev, next) {
+            // Read digit by digit (一三八 → 138): each digit comes from its own character, so
+            // a part of the run can be quoted or masked.
+            Some(digits)
+                if digits.chars().count() == j - i
+                    && run.iter().all(|&c| digit_value(c).is_some()) =>
+            {
+                for (d, k) in digits.chars().zip(&kept[i..j]) {
+                    out.chars.push(d);
+                    out.origin.push((k.1, k.1 + 1));
+                }
+            }
             Some(digits) => {
                 for d in digits.chars() {
                     out.chars.push(d);
@@ -271,8 +282,13 @@ mod tests {
         assert_eq!(n.as_string(), "工号1086");
         assert_eq!(n.origin[0], (0, 1));
         assert_eq!(n.origin[1], (1, 2));
-        // Every digit comes from the whole numeral run 一零八六 (chars 3..7).
-        assert_eq!(n.origin[2], (3, 7));
-        assert_eq!(n.origin[5], (3, 7));
+        // A digit read digit by digit comes from its own character…
+        assert_eq!(n.origin[2], (3, 4));
+        assert_eq!(n.origin[5], (6, 7));
+        // …a number with units from the whole run 三十五 (chars 0..3).
+        let n = normalize_chars("三十五天");
+        assert_eq!(n.as_string(), "35天");
+        assert_eq!(n.origin[0], (0, 3));
+        assert_eq!(n.origin[1], (0, 3));
     }
 }

@@ -8,6 +8,7 @@ mod classify;
 mod common;
 mod deploy;
 mod nightly;
+mod pii;
 mod report;
 mod rules;
 mod rules_cli;

@@ -232,7 +232,7 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
         hit_ids(&r),
         [
             "KC01", "KC03", "KC04", "KC07", "KC08", "XX01", "GT01", "GT02", "TD01", "TD05", "TD06",
-            "JQ01", "JQ03", "ZD01", "ZD02", "JF02"
+            "JQ01", "JQ03", "JQ04", "ZD01", "ZD02", "JF02"
         ]
     );
     // Graded levels: only the larger of each group applies.
@@ -245,9 +245,10 @@ fn outbound_bad_call_is_zadan_and_scores_zero() {
     assert_eq!(superseded, ["KC02", "XX02", "TD02"]);
     let cats: Vec<f64> = r.categories.iter().map(|c| c.score).collect();
     // 业务能力 lost 2 more than before KC07/KC08 were added (seed 004 自我介绍: 告知接听免费,
-    // 询问是否方便 — this call does neither): 19 → 17, subtotal 39 → 37.
-    assert_eq!(cats, [17.0, 8.0, 10.0, 0.0, 2.0]);
-    assert_eq!(r.subtotal, 37.0);
+    // 询问是否方便 — this call does neither): 19 → 17. 专业技巧: no identity check (JQ01), no
+    // read-back (JQ03), the pitch before any identity check (JQ04): 20 → 5. Subtotal 32.
+    assert_eq!(cats, [17.0, 8.0, 5.0, 0.0, 2.0]);
+    assert_eq!(r.subtotal, 32.0);
     assert_eq!(r.total, 0.0);
     assert_eq!(
         r.fatal.as_deref(),

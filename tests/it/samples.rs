@@ -190,8 +190,14 @@ fn inspect_scores_each_sample_with_its_queue_card() {
             "--out",
         ])
         .arg(dir.path())
+        // Logs at info level must never quote the transcript or personal data.
+        .env("RUST_LOG", "info")
         .output()
         .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    for n in ["13800000001", "13900000002", "13700000003", "13600000004"] {
+        assert!(!log.contains(n), "log holds {n}");
+    }
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -264,6 +270,11 @@ fn inspect_scores_each_sample_with_its_queue_card() {
             r.utterances.len()
         );
         for (i, u) in r.utterances.iter().enumerate() {
+            assert!(
+                u.text.chars().count() < 4 || !log.contains(&u.text),
+                "info log quotes `{}`",
+                u.text
+            );
             assert_eq!(u.id, i);
             assert!(
                 u.start < u.end && u.end <= r.duration_s + 0.01,

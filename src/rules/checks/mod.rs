@@ -34,10 +34,12 @@ pub mod context;
 pub mod counts;
 pub mod duration;
 pub mod hangup;
+pub mod identity_check;
 pub mod interruptions;
 pub mod keywords;
 pub mod latency;
 pub mod metadata;
+pub mod pii_request;
 pub mod position;
 pub mod regex;
 pub mod role;
@@ -69,6 +71,9 @@ pub enum Condition {
     Classifier(classifier::Classifier),
     SentimentTrend(sentiment_trend::SentimentTrend),
     Metadata(metadata::Metadata),
+    PiiRequest(pii_request::PiiRequest),
+    // Boxed: three `said` tables make it much larger than the other kinds.
+    IdentityCheck(Box<identity_check::IdentityCheck>),
     All(boolean::All),
     Any(boolean::Any),
     Not(boolean::Not),
@@ -91,6 +96,8 @@ pub const KINDS: &[(&str, &str)] = &[
     ("classifier", classifier::EXPLAIN),
     ("sentiment_trend", sentiment_trend::EXPLAIN),
     ("metadata", metadata::EXPLAIN),
+    ("pii_request", pii_request::EXPLAIN),
+    ("identity_check", identity_check::EXPLAIN),
     ("all", boolean::EXPLAIN_ALL),
     ("any", boolean::EXPLAIN_ANY),
     ("not", boolean::EXPLAIN_NOT),
@@ -116,6 +123,8 @@ impl Condition {
             Condition::Classifier(_) => "classifier",
             Condition::SentimentTrend(_) => "sentiment_trend",
             Condition::Metadata(_) => "metadata",
+            Condition::PiiRequest(_) => "pii_request",
+            Condition::IdentityCheck(_) => "identity_check",
             Condition::All(_) => "all",
             Condition::Any(_) => "any",
             Condition::Not(_) => "not",
@@ -139,6 +148,8 @@ impl Condition {
             Condition::Classifier(c) => c.compile(cx),
             Condition::SentimentTrend(c) => c.compile(cx),
             Condition::Metadata(c) => c.compile(cx),
+            Condition::PiiRequest(c) => c.compile(cx),
+            Condition::IdentityCheck(c) => c.compile(cx),
             Condition::All(c) => c.compile(cx),
             Condition::Any(c) => c.compile(cx),
             Condition::Not(c) => c.compile(cx),
@@ -173,6 +184,8 @@ impl Condition {
                 .as_ref()
                 .is_some_and(|s| s.role != RoleFilter::Any),
             Condition::SpeechRate(_) | Condition::Classifier(_) => true,
+            Condition::PiiRequest(c) => c.role != RoleFilter::Any,
+            Condition::IdentityCheck(_) => true,
             _ => false,
         }
     }
@@ -212,6 +225,8 @@ impl Condition {
             Condition::Classifier(c) => c.eval(&cx),
             Condition::SentimentTrend(c) => c.eval(&cx),
             Condition::Metadata(c) => c.eval(&cx),
+            Condition::PiiRequest(c) => c.eval(&cx),
+            Condition::IdentityCheck(c) => c.eval(&cx),
             Condition::All(c) => c.eval(&cx),
             Condition::Any(c) => c.eval(&cx),
             Condition::Not(c) => c.eval(&cx),
