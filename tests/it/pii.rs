@@ -158,12 +158,18 @@ fn an_inspection_masks_the_metadata_number_in_every_output() {
     assert_eq!(code, 0, "{err}");
     let numbers = ["13800000001", "13900000002", "13700000003", "13600000004"];
     assert_eq!(leaks(&out, &numbers, &[]), Vec::<String>::new());
-    let json = std::fs::read_to_string(out.join("calls/call01_inbound_good.json")).unwrap();
+    // Results are named by call key: `<metadata call id>-<12 hex>.json`.
+    let file = zhijian::report::result_files(&out)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("call01_inbound_good-"))
+        .unwrap();
+    let json = std::fs::read_to_string(file).unwrap();
     assert!(json.contains("138****0001"));
     let db = rusqlite::Connection::open(out.join("zhijian.db")).unwrap();
     let n: String = db
         .query_row(
-            "SELECT customer_number FROM calls WHERE call_id = 'call01_inbound_good'",
+            "SELECT customer_number FROM calls WHERE call_id LIKE 'call01_inbound_good-%'",
             [],
             |r| r.get(0),
         )
