@@ -203,6 +203,7 @@ mod tests {
                     occurrences: 1,
                     fatal: false,
                     superseded: false,
+                    group: None,
                     evidence: vec![Evidence {
                         utterance: Some(1),
                         role: Some(Role::Customer),
