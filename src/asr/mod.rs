@@ -294,15 +294,22 @@ impl AsrWorker {
             self.transcribe_window(samples_16k, w, speech, role, &mut out)?;
         }
         let missed = uncovered(speech, &out);
-        if !missed.is_empty() {
+        // A retry only helps where there is sound: on near-silence a second decode only invites
+        // Whisper's silence hallucinations (「你不想要我来的。」 on digital zeros).
+        let audible: Vec<(f64, f64)> = missed
+            .iter()
+            .copied()
+            .filter(|&(a, b)| span_dbfs(samples_16k, a, b) > RETRY_MIN_DBFS)
+            .collect();
+        if !audible.is_empty() {
             log::debug!(
                 "{} speech span(s) without text: decoding each alone",
-                missed.len()
+                audible.len()
             );
-            self.stats.retries += missed.len();
+            self.stats.retries += audible.len();
             let alone = PackConfig { pack: false, ..cfg };
-            for w in &pack::pack(samples_16k, SAMPLE_RATE, &missed, &alone) {
-                self.transcribe_window(samples_16k, w, &missed, role, &mut out)?;
+            for w in &pack::pack(samples_16k, SAMPLE_RATE, &audible, &alone) {
+                self.transcribe_window(samples_16k, w, &audible, role, &mut out)?;
             }
         }
         let untranscribed = uncovered(&missed, &out)
@@ -768,4 +775,20 @@ mod tests {
         assert_eq!(u[0].text, "再见。");
         assert_eq!((u[0].start, u[0].end), (40.2, 42.0));
     }
+}
+
+/// Level under which a span without text is not decoded a second time (see
+/// `transcribe_track_checked`); telephone speech sits far above it.
+const RETRY_MIN_DBFS: f64 = -50.0;
+
+/// RMS level of `track[a..b]` (seconds) in dBFS; −inf for an empty or all-zero span.
+fn span_dbfs(track: &[f32], a: f64, b: f64) -> f64 {
+    let i = ((a * SAMPLE_RATE as f64) as usize).min(track.len());
+    let j = ((b * SAMPLE_RATE as f64) as usize).clamp(i, track.len());
+    let x = &track[i..j];
+    if x.is_empty() {
+        return f64::NEG_INFINITY;
+    }
+    let ms = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
+    10.0 * ms.log10()
 }
