@@ -5,10 +5,12 @@
 //!
 //! ```text
 //! cargo bench --bench asr -- MODE MODEL WORKERS THREADS [FILES…]
-//!   MODE: zhijian | unpacked (one whisper call per VAD span) | baseline
+//!   MODE: zhijian (greedy, beam where unsure: the default) | beam (every window) | greedy
+//!         | unpacked (beam, one whisper call per VAD span) | baseline
 //! cargo bench --bench asr -- convert CT2_DIR OUT.bin f16|q8_0|q5_0
 //! cargo bench --bench asr -- cer REF.txt HYP.txt   (score another program's transcript)
 //! ```
+//! Environment: BENCH_DTW=0 (DTW timing off), BENCH_REDO_BELOW=-0.6 (adaptive threshold).
 //! Prints one JSON line: audio seconds, wall seconds, real-time factor, CER against the
 //! sample labels, whisper calls. Without FILES it uses the four calls in samples/.
 
@@ -18,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 use whisper_rs::{FullParams, SamplingStrategy};
 use zhijian::acoustic::{self, VadConfig};
-use zhijian::asr::{eval, Asr, AsrOptions};
+use zhijian::asr::{eval, Asr, AsrOptions, Decode};
 use zhijian::audio::{decode_file, resample_to, DecodeOptions};
 use zhijian::record::Role;
 
@@ -136,6 +138,18 @@ fn main() {
     let opts = AsrOptions {
         threads,
         pack: mode != "unpacked",
+        // Matrix knobs: BENCH_DTW=0 turns DTW timing off, BENCH_REDO_BELOW sets the adaptive
+        // mode's log-probability threshold.
+        dtw: std::env::var("BENCH_DTW").map_or(true, |v| v != "0"),
+        redo_below_logprob: std::env::var("BENCH_REDO_BELOW")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(AsrOptions::default().redo_below_logprob),
+        decode: match mode {
+            "beam" | "unpacked" => Decode::Beam,
+            "greedy" => Decode::Greedy,
+            _ => Decode::Adaptive,
+        },
         ..Default::default()
     };
     let asr = Asr::load(&model, opts).unwrap();
@@ -198,6 +212,7 @@ fn main() {
             "rtf": (wall / audio_s * 1000.0).round() / 1000.0,
             "cer": (edits as f64 / chars as f64 * 10000.0).round() / 10000.0,
             "whisper_calls": calls, "tracks": per_track,
+            "dtw": asr.options().dtw, "redo_below": asr.options().redo_below_logprob,
         })
     );
 }

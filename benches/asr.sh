@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# ASR bench: zhijian (VAD + packed windows) vs whisper.cpp's plain whole-track decoding, and
-# packed vs one call per span, on the four sample calls; base f16 and q8_0; 1 and 2
+# ASR bench: zhijian (VAD + packed windows; adaptive, beam or greedy decoding) vs whisper.cpp's
+# plain whole-track decoding, on the four sample calls; base f16 and q8_0; 1 and 2
 # threads/workers. Prints one JSON line per configuration with its peak RSS (MiB).
+# BENCH_DTW=0 and BENCH_REDO_BELOW=X change the DTW and adaptive-threshold settings.
 # Takes several minutes on 2 cores: run it on a quiet machine.
 #   benches/asr.sh [CONFIG…]   CONFIG = MODE:QUANT:WORKERS:THREADS, e.g. zhijian:f16:1:2
 set -euo pipefail
@@ -21,9 +22,10 @@ for q in f16 q8_0; do
   [ -s "$OUT/ggml-base-$q.bin" ] || "$BIN" convert models/whisper-base-ct2 "$OUT/ggml-base-$q.bin" "$q"
 done
 CONFIGS=("$@")
+# MODE: zhijian (adaptive, the default) | beam | greedy | unpacked | baseline (plain whisper.cpp)
 [ ${#CONFIGS[@]} -gt 0 ] || CONFIGS=(
-  zhijian:f16:1:2 zhijian:f16:2:1 zhijian:f16:1:1 unpacked:f16:1:2 baseline:f16:1:2
-  zhijian:q8_0:1:2 baseline:q8_0:1:2
+  baseline:f16:1:2 baseline:q8_0:1:2 beam:f16:1:2 zhijian:f16:1:2 greedy:f16:1:2
+  beam:q8_0:1:2 greedy:q8_0:1:2 zhijian:q8_0:1:2 zhijian:q8_0:2:1
 )
 for c in "${CONFIGS[@]}"; do
   IFS=: read -r mode q workers threads <<<"$c"

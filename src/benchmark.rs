@@ -17,7 +17,7 @@ use crate::report::ReportOptions;
 use crate::rules::{Condition, Scorecard, ScorecardSet};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -168,6 +168,33 @@ pub fn load_labels(dir: &Path) -> Result<Vec<(PathBuf, CallLabels)>> {
         out.push((dir.join(&l.file), l));
     }
     out.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    Ok(out)
+}
+
+/// Every call record in an inspect `calls/` folder, keyed by the recording it was made from.
+/// Records are named by call id (content hash), so the recording's path is the only link back
+/// to its labels.
+pub fn load_results(calls_dir: &Path) -> Result<HashMap<PathBuf, CallRecord>> {
+    let mut out = HashMap::new();
+    let entries = match std::fs::read_dir(calls_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", calls_dir.display())),
+    };
+    for e in entries {
+        let p = e?.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        // A file that is not a call record (or half-written by a killed run) means "no result".
+        let Some(rec) = std::fs::read(&p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<CallRecord>(&b).ok())
+        else {
+            continue;
+        };
+        out.insert(rec.input.path.clone(), rec);
+    }
     Ok(out)
 }
 

@@ -175,7 +175,7 @@ pub struct EvalCallsArgs {
     #[arg(long)]
     pub reuse: bool,
     /// whisper.cpp ggml model for the inspection.
-    #[arg(long, default_value = "models/ggml-base.bin")]
+    #[arg(long, default_value = "models/ggml-base-q8_0.bin")]
     pub model: PathBuf,
     /// Models folder holding classifier/.
     #[arg(long, default_value = "models")]
@@ -183,6 +183,9 @@ pub struct EvalCallsArgs {
     /// Calls inspected in parallel.
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// When Whisper uses beam search (see `inspect --asr-decode`).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "adaptive")]
+    pub asr_decode: crate::asr::Decode,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -217,11 +220,14 @@ pub enum EvalCommand {
     Asr {
         dir: PathBuf,
         /// whisper.cpp ggml model.
-        #[arg(long, default_value = "models/ggml-base.bin")]
+        #[arg(long, default_value = "models/ggml-base-q8_0.bin")]
         model: PathBuf,
         /// whisper.cpp threads.
         #[arg(long)]
         threads: Option<usize>,
+        /// When beam search runs (see `inspect --asr-decode`).
+        #[arg(long, value_enum, default_value = "adaptive")]
+        decode: crate::asr::Decode,
     },
 }
 
@@ -275,7 +281,7 @@ pub struct InspectArgs {
 
     /// whisper.cpp ggml model for transcription (any size: base ships; small, medium or
     /// large-v3-turbo files work as they are).
-    #[arg(long, default_value = "models/ggml-base.bin", value_name = "FILE")]
+    #[arg(long, default_value = "models/ggml-base-q8_0.bin", value_name = "FILE")]
     pub model: PathBuf,
 
     /// Run whisper.cpp on the GPU (needs a build with `--features cuda`).
@@ -299,6 +305,11 @@ pub struct InspectArgs {
     /// --jobs × --asr-threads should not exceed the cores.
     #[arg(long, value_name = "N")]
     pub asr_threads: Option<usize>,
+
+    /// When Whisper uses beam search: adaptive (greedy, beam again where greedy is unsure;
+    /// the default), beam (every window: slowest, most careful) or greedy (fastest).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "adaptive")]
+    pub asr_decode: crate::asr::Decode,
 
     /// SQLite database the calls are stored in (default: OUT/zhijian.db). Share one across
     /// batches for monthly agent reports.

@@ -21,7 +21,7 @@ pub struct DoctorArgs {
     /// Installation folder (holds models/, rules/, samples/ and MANIFEST.sha256).
     #[arg(long, default_value = ".")]
     pub home: PathBuf,
-    /// Whisper model to load (default HOME/models/ggml-base.bin).
+    /// Whisper model to load (default HOME/models/ggml-base-q8_0.bin).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Database to check (SQLite file); its schema must be one this build can open.
@@ -103,7 +103,7 @@ pub fn run_checks(a: &DoctorArgs) -> Vec<Check> {
     let model = a
         .model
         .clone()
-        .unwrap_or_else(|| home.join("models/ggml-base.bin"));
+        .unwrap_or_else(|| home.join("models/ggml-base-q8_0.bin"));
     let mut v = vec![check_files(home, &model), check_manifest(home)];
     v.push(check_rules(&home.join("rules")));
     v.push(check_cpu());

@@ -70,8 +70,12 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
             dir,
             model,
             threads,
+            decode,
         }) => {
-            let mut opts = asr::AsrOptions::default();
+            let mut opts = asr::AsrOptions {
+                decode,
+                ..Default::default()
+            };
             if let Some(t) = threads {
                 opts.threads = t;
             }
@@ -136,6 +140,8 @@ fn eval_calls(a: cli::EvalCallsArgs) -> Result<ExitCode> {
             argv.push(v.clone().into_os_string());
         }
         argv.extend(["--no-progress".into(), "--no-report".into()]);
+        let decode = clap::ValueEnum::to_possible_value(&a.asr_decode).expect("named mode");
+        argv.extend(["--asr-decode".into(), decode.get_name().into()]);
         if let Some(j) = a.jobs {
             argv.extend(["--jobs".into(), j.to_string().into()]);
         }
@@ -147,15 +153,10 @@ fn eval_calls(a: cli::EvalCallsArgs) -> Result<ExitCode> {
     }
     let cards = rules::ScorecardSet::load(&a.rules)
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
+    let mut results = benchmark::load_results(&out.join("calls"))?;
     let calls: Vec<_> = labels
         .into_iter()
-        .map(|(_, l)| {
-            let p = out.join("calls").join(format!("{}.json", l.id));
-            let rec = std::fs::read(&p)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<record::CallRecord>(&b).ok());
-            (l, rec)
-        })
+        .map(|(p, l)| (l, results.remove(&p)))
         .collect();
     let r = benchmark::evaluate(&calls, &cards, &report::ReportOptions::default(), &a.split);
     println!("{r}");
@@ -216,6 +217,7 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
     if !a.no_asr {
         let opts = asr::AsrOptions {
             threads: asr_threads,
+            decode: a.asr_decode,
             use_gpu: a.gpu,
             ..Default::default()
         };

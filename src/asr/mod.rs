@@ -70,8 +70,14 @@ pub enum AsrError {
 pub struct AsrOptions {
     /// whisper.cpp threads per worker.
     pub threads: usize,
-    /// Beam width; 1 means greedy decoding (faster, slightly less accurate).
+    /// Beam width used where beam search runs (see `decode`).
     pub beam_size: usize,
+    /// When beam search runs: on every window, never, or only on windows whose greedy
+    /// decode looks unreliable (see [`Decode`]).
+    pub decode: Decode,
+    /// `Decode::Adaptive`: a greedy window is decoded again with beam search when one of its
+    /// utterances has a mean token log-probability under this.
+    pub redo_below_logprob: f64,
     /// Prompt in simplified Chinese: steers Whisper to simplified characters and punctuation.
     pub initial_prompt: String,
     /// Longest packed window (s); under 30 so that the final timestamp fits.
@@ -97,6 +103,8 @@ impl Default for AsrOptions {
         AsrOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             beam_size: 5,
+            decode: Decode::Adaptive,
+            redo_below_logprob: -0.8,
             initial_prompt: "以下是普通话的句子。".into(),
             max_window_s: pack.max_window_s,
             gap_s: pack.gap_s,
@@ -107,6 +115,31 @@ impl Default for AsrOptions {
             dtw: true,
         }
     }
+}
+
+/// How windows are decoded. Beam search costs ~2–3× greedy decoding per token and gains
+/// little where greedy is confident, so by default it runs only where greedy is not.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Decode {
+    /// Greedy first; beam search again for a window with a low-confidence utterance, text
+    /// that had to be dropped, or no text over a second of speech.
+    #[default]
+    Adaptive,
+    /// Beam search on every window (slow and careful).
+    Beam,
+    /// Greedy only (fastest).
+    Greedy,
 }
 
 impl AsrOptions {
@@ -232,6 +265,8 @@ pub struct AsrStats {
     pub dropped: usize,
     /// Speech spans decoded a second time on their own because no utterance covered them.
     pub retries: usize,
+    /// Windows decoded again with beam search after an unreliable greedy decode.
+    pub beam_redos: usize,
 }
 
 /// One worker's decoding state. Not shared between threads.
@@ -328,6 +363,9 @@ impl AsrWorker {
         })
     }
 
+    /// Decode one packed window and keep its usable utterances in `out`; dropped text is
+    /// remembered with its reason. `Decode::Adaptive` decodes greedily and redoes the window
+    /// with beam search when the greedy result looks unreliable.
     fn transcribe_window(
         &mut self,
         track: &[f32],
@@ -337,13 +375,72 @@ impl AsrWorker {
         out: &mut Vec<Utterance>,
     ) -> Result<(), AsrError> {
         let opts = &self.shared.opts;
+        let (beam, redo_below) = (opts.beam_size.max(1), opts.redo_below_logprob);
+        let first_beam = match opts.decode {
+            Decode::Beam => beam,
+            Decode::Adaptive | Decode::Greedy => 1,
+        };
         let mut audio = w.audio(track, SAMPLE_RATE);
         // whisper.cpp refuses input under 100 ms; padding at the end moves no timestamp.
         audio.resize(audio.len().max(SAMPLE_RATE as usize), 0.0);
+        let raws = self.decode_window(&audio, w, first_beam)?;
+        let mut done: Vec<_> = raws
+            .into_iter()
+            .map(|u| {
+                (
+                    u.start,
+                    u.end,
+                    u.avg_logprob,
+                    self.finish(u, track, speech, role),
+                )
+            })
+            .collect();
+        let unsure =
+            done.iter().any(|(_, _, lp, r)| match r {
+                Ok(_) => *lp < redo_below,
+                // Text Whisper wrote and the guards removed (a known hallucination, a loop).
+                Err(why) => matches!(*why, "hallucination" | "no text"),
+            }) || (w.speech_s() >= 1.0 && !done.iter().any(|d| d.3.is_ok()) && audible(track, w));
+        if self.shared.opts.decode == Decode::Adaptive && beam > 1 && unsure {
+            self.stats.beam_redos += 1;
+            done = self
+                .decode_window(&audio, w, beam)?
+                .into_iter()
+                .map(|u| {
+                    (
+                        u.start,
+                        u.end,
+                        u.avg_logprob,
+                        self.finish(u, track, speech, role),
+                    )
+                })
+                .collect();
+        }
+        for (start, end, _, r) in done {
+            match r {
+                Ok(u) => out.push(u),
+                Err(why) => {
+                    log::debug!("dropped text at {start:.2}–{end:.2} s: {why}");
+                    self.stats.dropped += 1;
+                    self.drops.push((start, end, why));
+                }
+            }
+        }
+        Ok(())
+    }
 
-        let strategy = if opts.beam_size > 1 {
+    /// One whisper.cpp run over a window (`beam` 1: greedy), split back into the window's
+    /// pieces on the track's time line.
+    fn decode_window(
+        &mut self,
+        audio: &[f32],
+        w: &Window,
+        beam: usize,
+    ) -> Result<Vec<RawUtt>, AsrError> {
+        let opts = &self.shared.opts;
+        let strategy = if beam > 1 {
             SamplingStrategy::BeamSearch {
-                beam_size: opts.beam_size as i32,
+                beam_size: beam as i32,
                 patience: -1.0,
             }
         } else {
@@ -373,7 +470,7 @@ impl AsrWorker {
 
         let t = Instant::now();
         self.state
-            .full(p, &audio)
+            .full(p, audio)
             .map_err(|source| AsrError::Decode {
                 start: w.pieces[0].track_start,
                 end: w.pieces[w.pieces.len() - 1].track_end,
@@ -385,53 +482,41 @@ impl AsrWorker {
         self.stats.speech_s += w.speech_s();
 
         let eot = self.shared.token_eot;
+        let mut out = Vec::new();
         for seg in self.state.as_iter() {
             let (s0, s1) = (
                 seg.start_timestamp() as f64 / 100.0,
                 seg.end_timestamp() as f64 / 100.0,
             );
-            let mut toks = Vec::new();
-            for j in 0..seg.n_tokens() {
-                let Some(tok) = seg.get_token(j) else {
-                    continue;
-                };
-                if tok.token_id() >= eot {
-                    continue; // timestamps, language, task and other special tokens
-                }
-                let d = tok.token_data();
-                let t = if d.t_dtw >= 0 {
-                    d.t_dtw as f64 / 100.0
-                } else {
-                    (d.t0 + d.t1) as f64 / 200.0
-                };
-                toks.push(Tok {
-                    bytes: tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
-                    t,
-                    plog: d.plog as f64,
-                });
-            }
-            if toks.is_empty() {
-                continue;
-            }
-            for u in split_by_piece(w, s0, s1, toks) {
-                let (start, end) = (u.start, u.end);
-                match self.finish(u, speech, role) {
-                    Ok(u) => out.push(u),
-                    Err(why) => {
-                        log::debug!("dropped text at {start:.2}–{end:.2} s: {why}");
-                        self.stats.dropped += 1;
-                        self.drops.push((start, end, why));
+            let toks: Vec<Tok> = (0..seg.n_tokens())
+                .filter_map(|j| seg.get_token(j))
+                // timestamps, language, task and other special tokens
+                .filter(|tok| tok.token_id() < eot)
+                .map(|tok| {
+                    let d = tok.token_data();
+                    Tok {
+                        bytes: tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                        t: if d.t_dtw >= 0 {
+                            d.t_dtw as f64 / 100.0
+                        } else {
+                            (d.t0 + d.t1) as f64 / 200.0
+                        },
+                        plog: d.plog as f64,
                     }
-                }
+                })
+                .collect();
+            if !toks.is_empty() {
+                out.extend(split_by_piece(w, s0, s1, toks));
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Clean a raw utterance; Err(reason) when it must be dropped.
     fn finish(
         &self,
         raw: RawUtt,
+        track: &[f32],
         speech: &[(f64, f64)],
         role: Role,
     ) -> Result<Utterance, &'static str> {
@@ -456,6 +541,11 @@ impl AsrWorker {
             .any(|&(a, b)| a < raw.end.max(raw.start + 0.01) && b > raw.start);
         if !on_speech {
             return Err("outside speech");
+        }
+        // Text over audio with no audible frame is Whisper writing into silence or hiss
+        // (「你不想要我来的。」 on digital zeros), whatever the VAD or a caller said.
+        if loudest_frame_dbfs(track, raw.start, raw.end.max(raw.start + 0.05)) < RETRY_MIN_DBFS {
+            return Err("no audible sound");
         }
         let dur = raw.end - raw.start;
         let chars_per_min = if dur >= 0.1 {
@@ -644,6 +734,43 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
     out
 }
 
+/// Level under which a span without text is not decoded a second time (see
+/// `transcribe_track_checked`) and text is not kept (`finish`); telephone speech sits far
+/// above it.
+const RETRY_MIN_DBFS: f64 = -50.0;
+
+/// RMS level of `track[a..b]` (seconds) in dBFS; −inf for an empty or all-zero span.
+fn span_dbfs(track: &[f32], a: f64, b: f64) -> f64 {
+    let i = ((a * SAMPLE_RATE as f64) as usize).min(track.len());
+    let j = ((b * SAMPLE_RATE as f64) as usize).clamp(i, track.len());
+    let x = &track[i..j];
+    if x.is_empty() {
+        return f64::NEG_INFINITY;
+    }
+    let ms = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
+    10.0 * ms.log10()
+}
+
+/// Whether any frame of the window's pieces is loud enough to hold speech.
+fn audible(track: &[f32], w: &Window) -> bool {
+    w.pieces
+        .iter()
+        .any(|p| loudest_frame_dbfs(track, p.track_start, p.track_end) >= RETRY_MIN_DBFS)
+}
+
+/// Level of the loudest 50 ms frame of `track[a..b]` (seconds) in dBFS: speech has syllable
+/// peaks far above its average, noise and silence do not.
+fn loudest_frame_dbfs(track: &[f32], a: f64, b: f64) -> f64 {
+    const FRAME_S: f64 = 0.05;
+    let mut t = a;
+    let mut best = span_dbfs(track, a, b);
+    while t + FRAME_S <= b {
+        best = best.max(span_dbfs(track, t, t + FRAME_S));
+        t += FRAME_S / 2.0;
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,6 +864,18 @@ mod tests {
     }
 
     #[test]
+    fn the_loudest_frame_finds_a_short_syllable_in_quiet() {
+        let mut x = vec![0.001f32; 16_000]; // -60 dBFS for 1 s
+        assert!((loudest_frame_dbfs(&x, 0.0, 1.0) + 60.0).abs() < 0.1);
+        for v in &mut x[8000..8800] {
+            *v = 0.1; // a 50 ms burst at -20 dBFS
+        }
+        assert!((loudest_frame_dbfs(&x, 0.0, 1.0) + 20.0).abs() < 0.5);
+        assert!(span_dbfs(&x, 0.0, 1.0) < -30.0);
+        assert_eq!(loudest_frame_dbfs(&[0.0; 100], 0.0, 1.0), f64::NEG_INFINITY);
+    }
+
+    #[test]
     fn every_span_is_covered_or_accounted_for() {
         let speech = [(0.5, 3.0), (4.0, 7.2), (9.0, 12.2), (13.0, 13.4)];
         // Utterances over the first two spans only; one touches span 2 at a single point.
@@ -775,20 +914,4 @@ mod tests {
         assert_eq!(u[0].text, "再见。");
         assert_eq!((u[0].start, u[0].end), (40.2, 42.0));
     }
-}
-
-/// Level under which a span without text is not decoded a second time (see
-/// `transcribe_track_checked`); telephone speech sits far above it.
-const RETRY_MIN_DBFS: f64 = -50.0;
-
-/// RMS level of `track[a..b]` (seconds) in dBFS; −inf for an empty or all-zero span.
-fn span_dbfs(track: &[f32], a: f64, b: f64) -> f64 {
-    let i = ((a * SAMPLE_RATE as f64) as usize).min(track.len());
-    let j = ((b * SAMPLE_RATE as f64) as usize).clamp(i, track.len());
-    let x = &track[i..j];
-    if x.is_empty() {
-        return f64::NEG_INFINITY;
-    }
-    let ms = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
-    10.0 * ms.log10()
 }

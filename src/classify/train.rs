@@ -282,8 +282,9 @@ fn fit_temperatures(
     cache: &mut EmbeddingCache,
     opts: &TrainOptions,
 ) -> Result<(BTreeMap<String, f64>, usize, usize), ClassifyError> {
-    let is_cal =
-        |e: &Example| fnv1a(format!("cal:{}", e.group).as_bytes()) % CALIBRATION_FOLDS == 0;
+    let is_cal = |e: &Example| {
+        fnv1a(format!("cal:{}", e.group).as_bytes()).is_multiple_of(CALIBRATION_FOLDS)
+    };
     let (cal, rest): (Vec<&Example>, Vec<&Example>) = fit.iter().partition(|e| is_cal(e));
     let mut texts: Vec<String> = cal.iter().map(|e| e.text.clone()).collect();
     texts.extend(
@@ -317,6 +318,36 @@ fn fit_temperatures(
 }
 
 /// Raw logits of every head for `texts` (embedded in `cache`): `[head][text][label]`.
+/// The heads' inputs for `texts`: cached embeddings (n × dim) and, when the heads use them,
+/// dense character n-gram features (n × nb).
+fn head_inputs(
+    texts: &[&str],
+    cache: &EmbeddingCache,
+    dim: usize,
+    nb: usize,
+) -> candle_core::Result<(Tensor, Option<Tensor>)> {
+    let n = texts.len();
+    let mut emb = Vec::with_capacity(n * dim);
+    for t in texts {
+        emb.extend_from_slice(
+            cache
+                .get(t)
+                .expect("embeddings are cached before the heads run"),
+        );
+    }
+    let x = Tensor::from_vec(emb, (n, dim), &Device::Cpu)?;
+    let xn = if nb > 0 {
+        let rows: Vec<Vec<(u32, f32)>> = texts.iter().map(|t| ngrams::features(t, nb)).collect();
+        let refs: Vec<&[(u32, f32)]> = rows.iter().map(Vec::as_slice).collect();
+        let mut d = Vec::new();
+        ngrams::densify(&refs, nb, &mut d);
+        Some(Tensor::from_vec(d, (n, nb), &Device::Cpu)?)
+    } else {
+        None
+    };
+    Ok((x, xn))
+}
+
 fn head_logits(
     heads: &[HeadWeights],
     texts: &[&str],
@@ -325,21 +356,7 @@ fn head_logits(
     nb: usize,
 ) -> Result<Vec<Vec<Vec<f32>>>, ClassifyError> {
     let err = |e| ClassifyError::candle("calibration".into(), e);
-    let n = texts.len();
-    let mut emb = Vec::with_capacity(n * dim);
-    for t in texts {
-        emb.extend_from_slice(cache.get(t).expect("filled before calibration"));
-    }
-    let x = Tensor::from_vec(emb, (n, dim), &Device::Cpu).map_err(err)?;
-    let xn = if nb > 0 {
-        let rows: Vec<Vec<(u32, f32)>> = texts.iter().map(|t| ngrams::features(t, nb)).collect();
-        let refs: Vec<&[(u32, f32)]> = rows.iter().map(Vec::as_slice).collect();
-        let mut d = Vec::new();
-        ngrams::densify(&refs, nb, &mut d);
-        Some(Tensor::from_vec(d, (n, nb), &Device::Cpu).map_err(err)?)
-    } else {
-        None
-    };
+    let (x, xn) = head_inputs(texts, cache, dim, nb).map_err(err)?;
     heads
         .iter()
         .map(|h| {
@@ -361,21 +378,7 @@ fn validate(
     nb: usize,
 ) -> Result<Vec<HeadEval>, ClassifyError> {
     let err = |e| ClassifyError::candle("validation".into(), e);
-    let n = texts.len();
-    let mut emb = Vec::with_capacity(n * dim);
-    for t in texts {
-        emb.extend_from_slice(cache.get(t).expect("filled before training"));
-    }
-    let x = Tensor::from_vec(emb, (n, dim), &Device::Cpu).map_err(err)?;
-    let xn = if nb > 0 {
-        let rows: Vec<Vec<(u32, f32)>> = texts.iter().map(|t| ngrams::features(t, nb)).collect();
-        let refs: Vec<&[(u32, f32)]> = rows.iter().map(Vec::as_slice).collect();
-        let mut d = Vec::new();
-        ngrams::densify(&refs, nb, &mut d);
-        Some(Tensor::from_vec(d, (n, nb), &Device::Cpu).map_err(err)?)
-    } else {
-        None
-    };
+    let (x, xn) = head_inputs(texts, cache, dim, nb).map_err(err)?;
     let mut out = Vec::new();
     for (h, spec) in HEADS.iter().enumerate() {
         let pred = heads[h]

@@ -4,12 +4,15 @@
 use crate::rules::{CategoryScore, ItemHit, ReviewItem, ScoreResult};
 use rusqlite::{params, Transaction};
 
+/// A version-1 `calls` row as read for the rebuild.
+type OldCall = (String, String, f64, f64, f64, Option<String>, f64);
+
 /// Migration 2's data step: rebuild each scored call's `ScoreResult` from its `scores` and
 /// `item_hits` rows, so the final score of old calls comes from the rules engine too. Graded
 /// groups and category bases were not stored then: the base is inferred from the stored numbers
 /// ([`CategoryScore::start`]) and superseded levels stay as they were.
 pub fn fill_score_json(tx: &Transaction) -> rusqlite::Result<()> {
-    let calls: Vec<(String, String, f64, f64, f64, Option<String>, f64)> = tx
+    let calls: Vec<OldCall> = tx
         .prepare(
             "SELECT call_id, COALESCE(card, ''), auto_score, COALESCE(max_score, 0),
                     COALESCE(subtotal, auto_score), fatal, COALESCE(review_points_at_stake, 0)

@@ -195,7 +195,10 @@ fn asr_base() -> &'static Asr {
 #[test]
 fn aishell_clips_come_out_with_their_key_words_and_cer_under_the_bound() {
     let dir = models_dir().join("testdata/aishell");
-    let r = eval::eval_asr_dir(asr_base(), &dir).unwrap();
+    let r = {
+        let _turn = super::common::whisper_turn();
+        eval::eval_asr_dir(asr_base(), &dir).unwrap()
+    };
     eprintln!("{r}");
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(r.files.len(), 2);
@@ -273,6 +276,7 @@ struct SampleRun {
 fn sample_runs() -> &'static Vec<SampleRun> {
     static T: OnceLock<Vec<SampleRun>> = OnceLock::new();
     T.get_or_init(|| {
+        let _turn = super::common::whisper_turn();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
         let mut out = Vec::new();
         for name in [
@@ -325,13 +329,26 @@ fn sample_calls_lose_no_speech() {
             );
         }
         eprintln!(
-            "{name}: {} untranscribed span(s) {:?}, {} retried, {} dropped",
+            "{name}: {} untranscribed span(s) {:?}, {} retried, {} dropped, {} of {} decodes \
+             were beam redos",
             run.untranscribed.len(),
             run.untranscribed,
             run.stats.retries,
-            run.stats.dropped
+            run.stats.dropped,
+            run.stats.beam_redos,
+            run.stats.windows
         );
     }
+    // The default (adaptive) decoding keeps clear telephone speech greedy: beam search runs
+    // again on some windows, not on all of them.
+    let (redos, decodes): (usize, usize) = sample_runs()
+        .iter()
+        .map(|r| (r.stats.beam_redos, r.stats.windows))
+        .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+    assert!(
+        redos * 2 < decodes,
+        "{redos} beam redos in {decodes} decodes"
+    );
     // Every scripted turn of the samples is real speech: nothing is left untranscribed, and
     // each call's last agent turn (the closing) comes through.
     let lost: Vec<_> = sample_runs()
@@ -531,6 +548,7 @@ fn low_noise(n: usize) -> Vec<f32> {
 
 #[test]
 fn silence_and_low_noise_produce_no_text() {
+    let _turn = super::common::whisper_turn();
     let mut w = asr_base().worker().unwrap();
     let n = 10 * 16_000;
     for (name, x) in [("silence", vec![0f32; n]), ("low noise", low_noise(n))] {

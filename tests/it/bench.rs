@@ -7,6 +7,7 @@ use std::process::Command;
 
 #[test]
 fn eval_calls_on_the_ci_subset_meets_the_committed_thresholds() {
+    let _turn = super::common::whisper_turn();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("figures.json");

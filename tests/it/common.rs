@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 
 pub const ZHIJIAN: &str = env!("CARGO_BIN_EXE_zhijian");
 
+/// Held while a test runs Whisper (in this process or a `zhijian` child). whisper.cpp's
+/// threads spin-wait at barriers, so two decodes sharing 2 cores run several times slower
+/// than one after the other; light tests still run beside the one holding it. Take it only
+/// where no other holder is called (it is not re-entrant).
+pub fn whisper_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A failed test poisons it; the next one may still run.
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

@@ -85,11 +85,13 @@ fn bundle_installs_and_inspects_offline_and_upgrades_keep_verdicts() {
 
 /// Everything after the download happens with no network at all.
 fn offline_doctor_and_inspect(tarball: &Path, dir: &Path) {
+    let _turn = super::common::whisper_turn();
     std::fs::create_dir_all(dir).unwrap();
     let script = format!(
         "set -e; tar -I zstd -xf '{t}' -C '{d}'; cd '{d}'/zhijian-*; \
          bin/zhijian doctor --data . ; \
-         bin/zhijian inspect samples --meta samples/calls.csv --out out --no-progress",
+         bin/zhijian inspect samples/call02_inbound_bad.wav --meta samples/calls.csv --out out \
+         --no-progress",
         t = tarball.display(),
         d = dir.display()
     );
@@ -108,7 +110,8 @@ fn offline_doctor_and_inspect(tarball: &Path, dir: &Path) {
         .path();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(home.join("out/summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["calls_total"], 4, "{summary}");
+    // One shipped sample (doctor above inspected another): the whole set costs minutes of CI.
+    assert_eq!(summary["calls_total"], 1, "{summary}");
     assert_eq!(summary["calls_failed"], 0, "{summary}");
     assert!(home.join("out/index.html").is_file());
 }

@@ -177,6 +177,7 @@ fn findings_match_the_script() {
 
 #[test]
 fn inspect_scores_each_sample_with_its_queue_card() {
+    let _turn = super::common::whisper_turn();
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new(ZHIJIAN)
