@@ -13,6 +13,7 @@ pub mod benchmark;
 pub mod classify;
 pub mod cli;
 pub mod doctor;
+pub mod figures;
 pub mod identity;
 pub mod meta;
 pub mod pii;

@@ -2,6 +2,9 @@
 //! call's JSON result. Its shape is the public schema (see README "Result schema"); bump
 //! [`SCHEMA_VERSION`] on any incompatible change so that resumed batches re-run stale results.
 
+pub mod personal;
+pub mod verdict;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -144,11 +147,11 @@ pub struct CallRecord {
     pub classification: Option<CallClassification>,
     /// Scorecard result (absent until scoring runs).
     #[serde(default)]
-    pub score: Option<crate::rules::ScoreResult>,
+    pub score: Option<verdict::ScoreResult>,
     /// Personal data found in the utterances (where, which type, masked form; never the raw
     /// value). Filled after transcription; rules read it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pii: Vec<crate::pii::Entity>,
+    pub pii: Vec<personal::Entity>,
     /// Problems that did not stop the inspection (e.g. an all-silent track).
     #[serde(default)]
     pub warnings: Vec<Problem>,

@@ -167,5 +167,5 @@ pub fn write_wav_s16(path: &Path, rate: u32, channels: &[&[f32]]) -> std::io::Re
     out.extend_from_slice(b"data");
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out.extend_from_slice(&data);
-    crate::batch::write_atomic(path, &out)
+    crate::atomic::write_atomic(path, &out)
 }

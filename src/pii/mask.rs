@@ -7,8 +7,8 @@
 
 use super::policy::{self, Output, Policy, Viewer};
 use super::{detect, detect_text, Kind};
+use crate::record::verdict::Evidence;
 use crate::record::CallRecord;
-use crate::rules::Evidence;
 use std::collections::{BTreeSet, HashMap};
 
 /// `rec` as output `out` may show it under the active policy.
@@ -157,8 +157,8 @@ pub fn mask_phone(n: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::verdict::{Effect, ItemHit, ScoreResult, Severity};
     use crate::record::{CallMeta, Role, Utterance};
-    use crate::rules::{Effect, ItemHit, ScoreResult, Severity};
 
     fn rec() -> CallRecord {
         let u = |id, role, text: &str| Utterance {

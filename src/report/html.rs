@@ -54,32 +54,8 @@ pub fn duration_zh(secs: f64) -> String {
     }
 }
 
-/// A number with at most `dp` decimals and no trailing zeros (`85`, `82.5`).
-pub fn num(x: f64, dp: usize) -> String {
-    if !x.is_finite() {
-        return "—".into();
-    }
-    let s = format!("{x:.dp$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
-/// A ratio as a percentage (`0.953` → `95.3%`).
-pub fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{}%", num(x * 100.0, 1))
-    } else {
-        "—".into()
-    }
-}
+// Number formatting sits below the store and the report, which both write numbers.
+pub use crate::figures::{num, pct};
 
 /// `2026-11-02T10:42:18+08:00` → `2026-11-02 10:42` (as written: the site's local time).
 pub fn short_time(t: Option<&str>) -> String {

@@ -2,6 +2,7 @@
 //! their condition holds.
 
 use super::checks::Condition;
+pub use crate::record::verdict::{Base, Effect, Severity};
 use crate::record::{CallMeta, Direction};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,17 +95,6 @@ pub struct Category {
     pub items: Vec<Item>,
 }
 
-/// What a category starts from before items apply.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Base {
-    /// Start at the maximum and deduct (the usual 扣分制).
-    #[default]
-    Full,
-    /// Start at zero and add (a 加分项 category).
-    Zero,
-}
-
 /// One scorecard line.
 #[derive(Debug, Clone)]
 pub struct Item {
@@ -126,35 +116,6 @@ pub struct Item {
     /// Graded levels: of the items of one group that hit, only the largest applies.
     pub group: Option<String>,
     pub when: Option<Condition>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Effect {
-    Deduct,
-    Add,
-}
-
-/// Severity of a problem (轻微/一般/严重), for reports and coaching.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    #[serde(rename = "轻微", alias = "minor")]
-    Minor,
-    #[default]
-    #[serde(rename = "一般", alias = "moderate")]
-    Moderate,
-    #[serde(rename = "严重", alias = "severe")]
-    Severe,
-}
-
-impl Severity {
-    pub fn zh(self) -> &'static str {
-        match self {
-            Severity::Minor => "轻微",
-            Severity::Moderate => "一般",
-            Severity::Severe => "严重",
-        }
-    }
 }
 
 impl Scorecard {

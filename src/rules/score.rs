@@ -6,103 +6,13 @@
 //! uncertain speakers), never change the score; they are listed for a human with whatever
 //! evidence there is.
 
-use super::card::{Base, Effect, Item, Scorecard, Severity};
+use super::card::{Base, Effect, Item, Scorecard};
 use super::checks::{Ctx, Evidence, Verdict};
 use super::view::CallView;
+pub use crate::record::verdict::{
+    first_at, CategoryScore, ItemHit, ReviewItem, ReviewReason, ScoreResult,
+};
 use crate::record::CallRecord;
-use serde::{Deserialize, Serialize};
-
-/// The scored result of one call, stored in the call record as `score`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ScoreResult {
-    /// Name of the card used, and its file.
-    pub card: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card_file: Option<String>,
-    /// Final automatic score (0 when a fatal item hit).
-    pub total: f64,
-    /// What the call is scored out of.
-    pub max_total: f64,
-    /// The score before a fatal item zeroed it.
-    pub subtotal: f64,
-    /// Why the call scores 0, when a fatal item hit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fatal: Option<String>,
-    pub categories: Vec<CategoryScore>,
-    /// Items whose condition held, in card order.
-    pub hits: Vec<ItemHit>,
-    /// Items for a human: manual items and items that could not be decided.
-    pub review: Vec<ReviewItem>,
-    /// Largest deduction the review items could still bring (for triage).
-    pub review_points_at_stake: f64,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct CategoryScore {
-    pub name: String,
-    pub max: f64,
-    /// What the category starts from (absent in results written before it was recorded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<Base>,
-    pub score: f64,
-    /// Sum of the deductions and additions of the category's hits (before the floor and cap).
-    pub deducted: f64,
-    pub added: f64,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ItemHit {
-    pub id: String,
-    pub name: String,
-    pub category: String,
-    pub severity: Severity,
-    pub effect: Effect,
-    /// Points this item deducts or adds (per-occurrence items: occurrences × points, capped).
-    pub points: f64,
-    pub occurrences: usize,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fatal: bool,
-    /// Graded group (levels of one problem): of the applied hits of a group, only the largest
-    /// counts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// Graded item outranked by a larger hit of the same group: listed, not applied.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub superseded: bool,
-    pub evidence: Vec<Evidence>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewReason {
-    /// A manual item: no machine can judge it.
-    Manual,
-    /// The condition could not be decided on this call.
-    Undecided,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ReviewItem {
-    pub id: String,
-    pub name: String,
-    pub category: String,
-    pub severity: Severity,
-    pub effect: Effect,
-    pub points: f64,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fatal: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    pub reason: ReviewReason,
-    /// What a reviewer should know: "needs review", or why it could not be decided.
-    pub note: String,
-    pub evidence: Vec<Evidence>,
-}
-
-/// Where a line's evidence starts (seconds), for "jump to" links.
-pub fn first_at(ev: &[Evidence]) -> Option<f64> {
-    ev.iter().map(|e| e.start).min_by(|a, b| a.total_cmp(b))
-}
 
 /// Round to 2 decimals so that 0.1 + 0.2 shows as 0.3 in reports.
 fn r2(x: f64) -> f64 {

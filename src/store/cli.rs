@@ -2,7 +2,7 @@
 
 use super::review::{Decision, Verdict};
 use super::Store;
-use crate::report::html::num;
+use crate::figures::num;
 use crate::time::Date;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -298,7 +298,7 @@ pub fn review_cmd(a: &ReviewArgs, out: &mut dyn Write) -> Result<ExitCode> {
                         p.confirmed,
                         p.rejected,
                         p.precision
-                            .map(crate::report::html::pct)
+                            .map(crate::figures::pct)
                             .unwrap_or_else(|| "—".into()),
                         p.card
                     )?;

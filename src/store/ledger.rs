@@ -4,8 +4,8 @@
 //! monthly rules file when the month is computed, so a corrected rules file corrects them.
 
 use super::{Result, Store, StoreError};
-use crate::report::time::now_rfc3339;
 use crate::rules::monthly::LedgerEntry;
+use crate::time::now_rfc3339;
 use rusqlite::params;
 
 /// True for `YYYY-MM` with a month 01–12.

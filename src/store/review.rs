@@ -719,7 +719,7 @@ fn decide_item(it: &mut FinalItem, graded: bool) {
             it.applied = p > 0.0;
             it.applied_points = p;
             it.status = if p > 0.0 {
-                format!("人工评分 {}{suffix}", crate::report::html::num(p, 2))
+                format!("人工评分 {}{suffix}", crate::figures::num(p, 2))
             } else {
                 format!("人工评分：无问题{suffix}")
             };

@@ -10,7 +10,7 @@
 //! (no transcript, no classifier scores, hang-up side unknown, speaker roles uncertain on a mono
 //! recording): the item is then sent to review instead of being guessed either way.
 
-use crate::record::Role;
+pub use crate::record::verdict::Evidence;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
@@ -312,40 +312,6 @@ impl Outcome {
     }
 }
 
-/// Where and why a condition fired: an utterance (with the text it matched) or a span of the
-/// call (a silence, an interruption), with a short note.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-pub struct Evidence {
-    /// Utterance id, when the evidence is something said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub utterance: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
-    /// Seconds from the start of the recording.
-    pub start: f64,
-    pub end: f64,
-    /// The transcript text that matched, as written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// The rule phrase or pattern it matched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phrase: Option<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub note: String,
-}
-
-impl Evidence {
-    /// Evidence for a span of the call that is not an utterance.
-    pub fn span(start: f64, end: f64, note: impl Into<String>) -> Evidence {
-        Evidence {
-            start,
-            end,
-            note: note.into(),
-            ..Evidence::default()
-        }
-    }
-}
-
 /// One step of a path into the TOML document, for locating problems.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathSeg {
@@ -464,7 +430,7 @@ pub(crate) fn secs(s: f64) -> String {
 pub(crate) mod testing {
     //! Small builders for the checks' unit tests.
     use super::*;
-    use crate::record::{CallRecord, Utterance};
+    use crate::record::{CallRecord, Role, Utterance};
     use crate::rules::Lexicons;
     use std::collections::BTreeSet;
 
