@@ -90,7 +90,7 @@ fn offline_doctor_and_inspect(tarball: &Path, dir: &Path) {
     let script = format!(
         "set -e; tar -I zstd -xf '{t}' -C '{d}'; cd '{d}'/zhijian-*; \
          bin/zhijian doctor --data . ; \
-         bin/zhijian inspect samples/call02_inbound_bad.wav --meta samples/calls.csv --out out \
+         bin/zhijian inspect samples/call03_outbound_sales.mp3 --meta samples/calls.csv --out out \
          --no-progress",
         t = tarball.display(),
         d = dir.display()
