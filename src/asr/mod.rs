@@ -384,37 +384,18 @@ impl AsrWorker {
         // whisper.cpp refuses input under 100 ms; padding at the end moves no timestamp.
         audio.resize(audio.len().max(SAMPLE_RATE as usize), 0.0);
         let raws = self.decode_window(&audio, w, first_beam)?;
-        let mut done: Vec<_> = raws
-            .into_iter()
-            .map(|u| {
-                (
-                    u.start,
-                    u.end,
-                    u.avg_logprob,
-                    self.finish(u, track, speech, role),
-                )
-            })
-            .collect();
-        let unsure =
+        let mut done = self.finish_all(raws, track, speech, role);
+        let unsure = || {
             done.iter().any(|(_, _, lp, r)| match r {
                 Ok(_) => *lp < redo_below,
                 // Text Whisper wrote and the guards removed (a known hallucination, a loop).
                 Err(why) => matches!(*why, "hallucination" | "no text"),
-            }) || (w.speech_s() >= 1.0 && !done.iter().any(|d| d.3.is_ok()) && audible(track, w));
-        if self.shared.opts.decode == Decode::Adaptive && beam > 1 && unsure {
+            }) || (w.speech_s() >= 1.0 && !done.iter().any(|d| d.3.is_ok()) && audible(track, w))
+        };
+        if self.shared.opts.decode == Decode::Adaptive && beam > 1 && unsure() {
             self.stats.beam_redos += 1;
-            done = self
-                .decode_window(&audio, w, beam)?
-                .into_iter()
-                .map(|u| {
-                    (
-                        u.start,
-                        u.end,
-                        u.avg_logprob,
-                        self.finish(u, track, speech, role),
-                    )
-                })
-                .collect();
+            let raws = self.decode_window(&audio, w, beam)?;
+            done = self.finish_all(raws, track, speech, role);
         }
         for (start, end, _, r) in done {
             match r {
@@ -427,6 +408,23 @@ impl AsrWorker {
             }
         }
         Ok(())
+    }
+
+    /// Clean each raw utterance of a decode, keeping its span and confidence beside the result
+    /// (the adaptive mode judges the decode by them).
+    fn finish_all(
+        &self,
+        raws: Vec<RawUtt>,
+        track: &[f32],
+        speech: &[(f64, f64)],
+        role: Role,
+    ) -> Vec<(f64, f64, f64, Result<Utterance, &'static str>)> {
+        raws.into_iter()
+            .map(|u| {
+                let (start, end, lp) = (u.start, u.end, u.avg_logprob);
+                (start, end, lp, self.finish(u, track, speech, role))
+            })
+            .collect()
     }
 
     /// One whisper.cpp run over a window (`beam` 1: greedy), split back into the window's
