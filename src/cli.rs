@@ -108,6 +108,13 @@ pub enum Command {
     /// Write a call's recording (or a clip of it) as WAV; with --redact the time spans of
     /// personal data (phone, ID and card numbers, codes …) are replaced by a tone or silence.
     Export(ExportCommand),
+
+    /// The inspectors' web workbench over the database: review queue, call pages with the
+    /// recording, verdicts, appeals, reports, audit log. Log in with a user from `users add`.
+    Serve(crate::serve::ServeArgs),
+
+    /// Workbench accounts: add, list, disable, change password (read from stdin).
+    Users(crate::serve::cli::UsersArgs),
 }
 
 #[derive(Debug, Args)]

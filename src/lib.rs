@@ -22,6 +22,7 @@ pub mod record;
 pub mod report;
 pub mod rescore;
 pub mod rules;
+pub mod serve;
 pub mod store;
 pub mod text;
 pub mod time;
@@ -117,6 +118,8 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         }
         cli::Command::Doctor(a) => doctor::doctor_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Serve(a) => serve::serve_cmd(&a),
+        cli::Command::Users(a) => serve::cli::users_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 

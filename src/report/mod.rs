@@ -21,7 +21,7 @@ pub mod sample;
 pub mod summary;
 /// Dates and times (moved below the store; re-exported so `report::time` paths keep working).
 pub use crate::time;
-mod timeline;
+pub mod timeline;
 pub mod types;
 
 pub use queue::{Level, QueueEntry, Reason, ReviewQueue, SampleGroup};

@@ -221,6 +221,17 @@ pub fn repeat_callers(calls: &[CallSummary], days: f64) -> HashMap<String, (Stri
 }
 
 /// Rank the calls and draw the samples.
+/// Sort a call's reasons most urgent first and give its level and risk score
+/// (`100 × level + percentage of points lost`).
+pub fn rank_reasons(reasons: &mut [Reason], score_pct: Option<f64>) -> (Option<Level>, f64) {
+    // Stable sort keeps the order of equal reasons as found.
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.level));
+    let level = reasons.first().map(|r| r.level);
+    let lost = score_pct.map_or(0.0, |p| (100.0 - p).clamp(0.0, 99.0));
+    let risk = level.map_or(0.0, |l| l as u8 as f64 * 100.0 + lost);
+    (level, (risk * 10.0).round() / 10.0)
+}
+
 pub fn build(calls: &[CallSummary], opts: &ReportOptions) -> ReviewQueue {
     let repeats = repeat_callers(calls, opts.repeat_days);
     let samples = draw_samples(calls, opts);
@@ -245,17 +256,13 @@ pub fn build(calls: &[CallSummary], opts: &ReportOptions) -> ReviewQueue {
         if reasons.is_empty() && !is_sampled {
             continue;
         }
-        // Stable sort keeps the order of equal reasons as found.
-        reasons.sort_by_key(|r| std::cmp::Reverse(r.level));
-        let level = reasons.first().map(|r| r.level);
-        let lost = c.score_pct.map_or(0.0, |p| (100.0 - p).clamp(0.0, 99.0));
-        let risk = level.map_or(0.0, |l| l as u8 as f64 * 100.0 + lost);
+        let (level, risk) = rank_reasons(&mut reasons, c.score_pct);
         let at = reasons.iter().find_map(|r| r.at);
         entries.push(QueueEntry {
             rank: 0,
             call_id: c.call_id.clone(),
             level,
-            risk: (risk * 10.0).round() / 10.0,
+            risk,
             reasons,
             at,
             sampled: is_sampled,

@@ -12,6 +12,7 @@ pub mod ledger;
 mod legacy;
 pub mod review;
 pub mod schema;
+pub mod web;
 
 use crate::record::{CallRecord, Role, Side};
 use crate::time::{now_rfc3339, Stamp};
@@ -44,6 +45,10 @@ pub enum StoreError {
     AlreadyDecided(i64, String),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "call `{call}` was changed by someone else meanwhile (now at version {version}); reload it"
+    )]
+    Conflict { call: String, version: i64 },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -93,6 +98,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(wrap)?;
         conn.pragma_update(None, "foreign_keys", true)
+            .map_err(wrap)?;
+        // WAL: the workbench reads while `inspect` writes, without either waiting long.
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(wrap)?;
         let mut store = Store { conn, path };
         store.migrate()?;

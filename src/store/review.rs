@@ -192,7 +192,7 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    fn require_call(&self, call_id: &str) -> Result<()> {
+    pub(crate) fn require_call(&self, call_id: &str) -> Result<()> {
         if self.has_call(call_id)? {
             Ok(())
         } else {

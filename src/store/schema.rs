@@ -202,4 +202,113 @@ CREATE TABLE records (
 "#,
         super::legacy::fill_score_json,
     ),
+    // 4: the web workbench (`zhijian serve`): users and their sessions, claims (a short lease
+    // so two inspectors see each other on a call), assignments, a per-call review version
+    // (optimistic concurrency), the queue index the workbench keeps from stored records, and
+    // the audit log, which triggers make append-only.
+    Step::Sql(
+        r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL CHECK (role IN ('inspector', 'lead', 'agent', 'admin')),
+    agent_id      TEXT,
+    pw_hash       TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    -- Seconds since 1970; logins are refused until then (after repeated failures).
+    locked_until  INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    -- SHA-256 of the cookie value: a copy of the database does not hand out sessions.
+    token_hash TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL
+);
+CREATE TABLE claims (
+    call_id TEXT PRIMARY KEY,
+    user    TEXT NOT NULL,
+    until   INTEGER NOT NULL
+);
+CREATE TABLE assignments (
+    call_id     TEXT PRIMARY KEY,
+    inspector   TEXT NOT NULL,
+    assigned_by TEXT NOT NULL,
+    assigned_at TEXT NOT NULL
+);
+CREATE INDEX assignments_by_inspector ON assignments(inspector);
+-- Bumped by every human change to a call; a form carries the version it was made on.
+CREATE TABLE review_versions (
+    call_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE TABLE queue_index (
+    call_id    TEXT PRIMARY KEY REFERENCES calls(call_id) ON DELETE CASCADE,
+    record_sha TEXT,
+    risk       REAL NOT NULL,
+    level      INTEGER NOT NULL,
+    level_zh   TEXT NOT NULL DEFAULT '',
+    reasons    TEXT NOT NULL DEFAULT '[]',
+    at         REAL,
+    -- Any verdict or manual score (kept by the triggers below and by the indexer).
+    reviewed   INTEGER NOT NULL DEFAULT 0,
+    -- Copies of the call's filter columns: the queue's filters and count stay in this narrow
+    -- table instead of reading the wide calls rows.
+    agent_id   TEXT,
+    queue      TEXT,
+    call_date  TEXT
+);
+CREATE INDEX queue_by_date ON queue_index(call_date, level);
+CREATE INDEX queue_by_agent ON queue_index(agent_id, call_date);
+CREATE INDEX queue_by_queue ON queue_index(queue, reviewed, level);
+CREATE INDEX queue_by_risk ON queue_index(risk DESC, call_id);
+-- Calls written since the queue index last saw them (kept by triggers, so finding them does
+-- not scan every call).
+CREATE TABLE queue_dirty (
+    call_id TEXT PRIMARY KEY
+);
+INSERT INTO queue_dirty SELECT call_id FROM calls;
+-- (No OR IGNORE: the outer statement's conflict policy would override it.)
+CREATE TRIGGER calls_dirty_insert AFTER INSERT ON calls
+BEGIN INSERT INTO queue_dirty SELECT NEW.call_id
+      WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE call_id = NEW.call_id); END;
+CREATE TRIGGER calls_dirty_update AFTER UPDATE ON calls
+BEGIN INSERT INTO queue_dirty SELECT NEW.call_id
+      WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE call_id = NEW.call_id); END;
+CREATE TRIGGER verdicts_reviewed AFTER INSERT ON verdicts
+BEGIN UPDATE queue_index SET reviewed = 1 WHERE call_id = NEW.call_id; END;
+CREATE TRIGGER manual_scores_reviewed AFTER INSERT ON manual_scores
+BEGIN UPDATE queue_index SET reviewed = 1 WHERE call_id = NEW.call_id; END;
+CREATE INDEX queue_by_reviewed ON queue_index(reviewed, level);
+CREATE TABLE audit (
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    user     TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    call_id  TEXT,
+    before   TEXT,
+    after    TEXT
+);
+CREATE INDEX audit_by_call ON audit(call_id);
+-- Coaching notes an inspector leaves for the agent.
+CREATE TABLE notes (
+    id         INTEGER PRIMARY KEY,
+    call_id    TEXT NOT NULL,
+    user       TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX notes_by_call ON notes(call_id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE INDEX item_hits_by_severity ON item_hits(severity, kind, call_id);
+CREATE INDEX item_hits_fatal ON item_hits(call_id) WHERE fatal = 1 AND kind = 'hit';
+CREATE INDEX calls_by_queue_date ON calls(queue, call_date);
+"#,
+    ),
 ];

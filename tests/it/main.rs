@@ -16,3 +16,5 @@ mod rules_fuzzy;
 mod rules_lexicons;
 mod rules_monthly;
 mod samples;
+mod web;
+mod web_browser;

@@ -238,7 +238,7 @@ fn migration_from_version_1_keeps_human_input() {
         .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     // 20 − 5 (S1); H1 rejected.
     let f = s.final_result("0001").unwrap();
     assert_eq!((f.auto_score, f.final_score), (5.0, 15.0));

@@ -10,7 +10,7 @@ mod batch;
 #[path = "report_cli.rs"]
 mod cli;
 #[path = "report_html.rs"]
-mod html;
+pub mod html;
 #[path = "report_store.rs"]
 mod store;
 

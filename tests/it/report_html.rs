@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use zhijian::report::{write_call_page, ReportOptions};
 
-fn chromium() -> PathBuf {
+pub fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("ZHIJIAN_CHROMIUM") {
         return PathBuf::from(p);
     }

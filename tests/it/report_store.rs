@@ -16,11 +16,11 @@ fn migrations_run_once_and_newer_databases_are_refused() {
     let path = tmp.path().join("sub/zhijian.db");
     // 1: the initial schema; 2: the monthly ledger.
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     drop(s);
     // Reopening applies nothing twice.
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     s.conn().pragma_update(None, "user_version", 99).unwrap();
     drop(s);
     match Store::open(&path) {

@@ -1,0 +1,478 @@
+//! The pages: review queue, an agent's own calls, the call page, appeals inbox, audit log,
+//! agent report, rule precision and inspector agreement, CSV export, users. Each checks the
+//! role first; the data comes from the store, the HTML from the templates.
+
+use super::{index, Ctx, WebError};
+use crate::record::CallRecord;
+use crate::store::web::{QueueFilter, QueueRow, Role};
+use crate::time::Date;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{context, Value};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+type Q = HashMap<String, String>;
+
+const PAGE: usize = 50;
+
+fn q_opt(q: &Q, k: &str) -> Option<String> {
+    q.get(k)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn filter_of(q: &Q) -> QueueFilter {
+    QueueFilter {
+        from: q_opt(q, "from"),
+        to: q_opt(q, "to"),
+        queue: q_opt(q, "queue"),
+        agent: q_opt(q, "agent"),
+        flag: q_opt(q, "flag"),
+        severity: q_opt(q, "severity"),
+        reviewed: match q.get("reviewed").map(String::as_str) {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        },
+        assigned_to: None,
+        all: q.get("all").is_some_and(|v| v == "1"),
+    }
+}
+
+#[derive(Serialize)]
+struct RowView {
+    #[serde(flatten)]
+    row: QueueRow,
+    reasons_list: Vec<serde_json::Value>,
+    score_pct: Option<f64>,
+}
+
+fn rows_view(rows: Vec<QueueRow>) -> Vec<RowView> {
+    rows.into_iter()
+        .map(|row| RowView {
+            reasons_list: serde_json::from_str(&row.reasons).unwrap_or_default(),
+            score_pct: match (row.auto_score, row.max_score) {
+                (Some(s), Some(m)) if m > 0.0 => Some(s / m * 100.0),
+                _ => None,
+            },
+            row,
+        })
+        .collect()
+}
+
+/// The query string without `page`, for paging links that keep the filters.
+fn keep_query(q: &Q) -> String {
+    let mut kv: Vec<_> = q
+        .iter()
+        .filter(|(k, v)| *k != "page" && !v.is_empty())
+        .collect();
+    kv.sort();
+    kv.iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::report::html::url_segment(k),
+                crate::report::html::url_segment(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn queue(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    match c.user.role {
+        Role::Agent => return Ok(Redirect::to("/mine").into_response()),
+        Role::Admin => return Ok(Redirect::to("/users").into_response()),
+        _ => {}
+    }
+    index::refresh(&mut c.store, &c.app.report, 500)?;
+    let page: usize = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let f = filter_of(q);
+    let (rows, total) = c.store.queue_page(&f, c.now, (page - 1) * PAGE, PAGE)?;
+    let mine_filter = QueueFilter {
+        assigned_to: Some(c.user.name.clone()),
+        reviewed: Some(false),
+        ..QueueFilter::default()
+    };
+    let (mine, mine_total) = c.store.queue_page(&mine_filter, c.now, 0, 20)?;
+    let pages = total.div_ceil(PAGE).max(1);
+    c.page(
+        "queue.html",
+        context! {
+            rows => rows_view(rows),
+            mine => rows_view(mine),
+            mine_total => mine_total,
+            total => total,
+            page => page,
+            pages => pages,
+            first_rank => (page - 1) * PAGE + 1,
+            query => keep_query(q),
+            f => q,
+        },
+    )
+}
+
+pub fn mine(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Agent)?;
+    index::refresh(&mut c.store, &c.app.report, 500)?;
+    let page: usize = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let f = QueueFilter {
+        agent: Some(c.user.agent_id.clone().unwrap_or_default()),
+        all: true,
+        from: q_opt(q, "from"),
+        to: q_opt(q, "to"),
+        ..QueueFilter::default()
+    };
+    let (rows, total) = c.store.queue_page(&f, c.now, (page - 1) * PAGE, PAGE)?;
+    let mut finals = Vec::new();
+    for r in &rows {
+        finals.push(c.store.final_result(&r.call_id).ok().map(|f| f.final_score));
+    }
+    let appeals: Vec<_> = c
+        .store
+        .appeals(false)?
+        .into_iter()
+        .filter(|a| a.agent_id.is_some() && a.agent_id == c.user.agent_id)
+        .collect();
+    c.page(
+        "queue.html",
+        context! {
+            own => true,
+            rows => rows_view(rows),
+            finals => finals,
+            total => total,
+            page => page,
+            pages => total.div_ceil(PAGE).max(1),
+            first_rank => (page - 1) * PAGE + 1,
+            query => keep_query(q),
+            f => q,
+            appeals => appeals,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct EvidenceView {
+    start: f64,
+    end: f64,
+    text: Option<String>,
+    note: String,
+}
+
+pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
+    c.can_see_call(id)?;
+    let (_, json) = c
+        .store
+        .call_file_and_record(id)?
+        .ok_or(WebError::NotFound)?;
+    let rec: Option<CallRecord> = json.as_deref().and_then(|j| serde_json::from_str(j).ok());
+    // Open the call claims it for a reviewer, unless someone else holds it.
+    let claimed_by = if c.user.role.reviews() {
+        let me = c.user.name.clone();
+        c.store.claim(id, &me, c.now, c.app.lease_secs)?
+    } else {
+        c.store.claim_of(id, c.now)?.map(|(u, _)| u)
+    };
+    let fin = c.store.final_result(id).ok();
+    let mut evidence: HashMap<String, Vec<EvidenceView>> = HashMap::new();
+    if let Some(score) = c.store.stored_score(id)? {
+        let hits = score.hits.iter().map(|h| (&h.id, &h.evidence));
+        let review = score.review.iter().map(|h| (&h.id, &h.evidence));
+        for (item, ev) in hits.chain(review) {
+            evidence
+                .entry(item.clone())
+                .or_default()
+                .extend(ev.iter().map(|e| EvidenceView {
+                    start: e.start,
+                    end: e.end,
+                    text: e.text.clone(),
+                    note: e.note.clone(),
+                }));
+        }
+    }
+    let appeals: Vec<_> = c
+        .store
+        .appeals(false)?
+        .into_iter()
+        .filter(|a| a.call_id == id)
+        .collect();
+    let audit = if c.user.role == Role::Lead {
+        c.store.audit_log(Some(id), 200)?
+    } else {
+        Vec::new()
+    };
+    let inspectors: Vec<String> = if c.user.role == Role::Lead {
+        c.store
+            .users()?
+            .into_iter()
+            .filter(|u| u.role.reviews() && !u.disabled)
+            .map(|u| u.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let timeline = rec
+        .as_ref()
+        .map(crate::report::timeline::svg)
+        .unwrap_or_default();
+    let utterances: Vec<_> = rec.as_ref().map_or(Vec::new(), |r| {
+        r.utterances
+            .iter()
+            .map(|u| context! { role => u.role.as_str(), role_zh => role_zh(u.role.as_str()), start => u.start, end => u.end, text => &u.text })
+            .collect()
+    });
+    c.page(
+        "call.html",
+        context! {
+            id => id,
+            rec => rec.as_ref().map(|r| context! {
+                duration_s => r.duration_s,
+                file => r.input.path.display().to_string(),
+                agent => r.metadata.as_ref().and_then(|m| m.agent_id.clone()),
+                queue => r.metadata.as_ref().and_then(|m| m.queue.clone()),
+                start_time => r.metadata.as_ref().and_then(|m| m.start_time.clone()),
+                agent_name => r.metadata.as_ref().and_then(|m| m.agent_name.clone()),
+                status => r.status.as_str(),
+                errors => r.errors.iter().map(|p| format!("{}: {}", p.stage, p.message)).collect::<Vec<_>>(),
+            }),
+            fin => fin,
+            evidence => evidence,
+            utterances => utterances,
+            timeline => Value::from_safe_string(timeline),
+            claimed_by => claimed_by,
+            assigned_to => c.store.assignee(id)?,
+            version => c.store.review_version(id)?,
+            notes => c.store.notes(id)?,
+            appeals => appeals,
+            audit => audit,
+            inspectors => inspectors,
+            appeal_days => c.app.appeal_days,
+        },
+    )
+}
+
+fn role_zh(r: &str) -> &'static str {
+    match r {
+        "agent" => "座席",
+        "customer" => "客户",
+        _ => "混合",
+    }
+}
+
+pub fn appeals(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    c.require(matches!(c.user.role, Role::Lead | Role::Agent))?;
+    let open_only = q.get("open").is_some_and(|v| v == "1");
+    let mut list = c.store.appeals(open_only)?;
+    if c.user.role == Role::Agent {
+        list.retain(|a| a.agent_id.is_some() && a.agent_id == c.user.agent_id);
+    }
+    // Open ones first, oldest first within.
+    list.sort_by_key(|a| (a.status != "open", a.id));
+    c.page(
+        "appeals.html",
+        context! { appeals => list, open_only => open_only },
+    )
+}
+
+pub fn audit(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Lead)?;
+    let call = q_opt(q, "call");
+    let entries = c.store.audit_log(call.as_deref(), 500)?;
+    c.page("audit.html", context! { entries => entries, call => call })
+}
+
+/// The period of a report: `from`/`to` (YYYY-MM-DD), by default the last 30 days.
+fn period(q: &Q) -> Result<(Date, Date), WebError> {
+    let today = Date::parse(&crate::time::now_rfc3339()[..10])
+        .ok_or_else(|| WebError::Bad("clock".into()))?;
+    let parse = |k: &str, d: Date| match q_opt(q, k) {
+        Some(s) => {
+            Date::parse(&s).ok_or_else(|| WebError::Bad(format!("`{k}` must be YYYY-MM-DD")))
+        }
+        None => Ok(d),
+    };
+    Ok((parse("from", today.add_days(-29))?, parse("to", today)?))
+}
+
+#[derive(Serialize, Default)]
+struct AgentRow {
+    agent_id: String,
+    calls: usize,
+    reviewed: usize,
+    fatal: usize,
+    mean_final_pct: f64,
+    mean_auto_pct: f64,
+    rank: usize,
+}
+
+pub fn agents(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Lead)?;
+    let (from, to) = period(q)?;
+    let results = c.store.final_results_between(from, to)?;
+    let mut by: BTreeMap<String, AgentRow> = BTreeMap::new();
+    for r in &results {
+        let key = r.agent_id.clone().unwrap_or_else(|| "（未知）".into());
+        let row = by.entry(key.clone()).or_insert_with(|| AgentRow {
+            agent_id: key,
+            ..Default::default()
+        });
+        row.calls += 1;
+        row.reviewed += r.reviewed as usize;
+        row.fatal += (!r.fatal.is_empty()) as usize;
+        row.mean_final_pct += r.final_pct();
+        row.mean_auto_pct += if r.max_score > 0.0 {
+            r.auto_score / r.max_score * 100.0
+        } else {
+            0.0
+        };
+    }
+    let mut rows: Vec<AgentRow> = by.into_values().collect();
+    for r in &mut rows {
+        r.mean_final_pct /= r.calls as f64;
+        r.mean_auto_pct /= r.calls as f64;
+    }
+    rows.sort_by(|a, b| {
+        b.mean_final_pct
+            .total_cmp(&a.mean_final_pct)
+            .then(a.agent_id.cmp(&b.agent_id))
+    });
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    c.page(
+        "agents.html",
+        context! { rows => rows, from => from.to_string(), to => to.to_string(), low => c.app.report.low_score_pct },
+    )
+}
+
+/// Inspector agreement: on each (call, item) that two or more inspectors judged, do their
+/// latest verdicts agree? Returns (pairs compared, pairs agreeing) per inspector pair.
+fn agreement(c: &Ctx) -> Result<Vec<(String, String, usize, usize)>, WebError> {
+    let mut st = c
+        .store
+        .conn()
+        .prepare(
+            "SELECT call_id, item_id, inspector, verdict FROM verdicts v
+             WHERE id = (SELECT max(id) FROM verdicts w WHERE w.call_id = v.call_id
+                         AND w.item_id = v.item_id AND w.inspector = v.inspector)
+             ORDER BY call_id, item_id, inspector",
+        )
+        .map_err(|e| WebError::Internal(e.into()))?;
+    let rows: Vec<(String, String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .and_then(|m| m.collect())
+        .map_err(|e| WebError::Internal(e.into()))?;
+    let mut by_item: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+    for (call, item, who, v) in rows {
+        by_item.entry((call, item)).or_default().push((who, v));
+    }
+    let mut pairs: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    for judged in by_item.values() {
+        for (i, a) in judged.iter().enumerate() {
+            for b in &judged[i + 1..] {
+                let e = pairs.entry((a.0.clone(), b.0.clone())).or_default();
+                e.0 += 1;
+                e.1 += (a.1 == b.1) as usize;
+            }
+        }
+    }
+    Ok(pairs
+        .into_iter()
+        .map(|((a, b), (n, k))| (a, b, n, k))
+        .collect())
+}
+
+pub fn precision(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Lead)?;
+    let (from, to) = period(q)?;
+    let rules = c.store.rule_precision(Some(from), Some(to))?;
+    let pairs: Vec<_> = agreement(c)?
+        .into_iter()
+        .map(|(a, b, n, k)| context! { a => a, b => b, compared => n, agreed => k, rate => k as f64 / n as f64 * 100.0 })
+        .collect();
+    c.page(
+        "precision.html",
+        context! { rules => rules, pairs => pairs, from => from.to_string(), to => to.to_string() },
+    )
+}
+
+/// A CSV cell a spreadsheet will not run as a formula.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn export_csv(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Lead)?;
+    let (from, to) = period(q)?;
+    let results = c.store.final_results_between(from, to)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| WebError::Internal(e.into());
+    w.write_record([
+        "call_id",
+        "agent_id",
+        "queue",
+        "call_date",
+        "card",
+        "auto_score",
+        "final_score",
+        "max_score",
+        "fatal",
+        "reviewed",
+    ])
+    .map_err(io)?;
+    for r in &results {
+        w.write_record([
+            cell(&r.call_id),
+            cell(r.agent_id.as_deref().unwrap_or("")),
+            cell(r.queue.as_deref().unwrap_or("")),
+            r.call_date.clone().unwrap_or_default(),
+            cell(&r.card),
+            crate::figures::num(r.auto_score, 1),
+            crate::figures::num(r.final_score, 1),
+            crate::figures::num(r.max_score, 1),
+            cell(&r.fatal.join("；")),
+            (r.reviewed as u8).to_string(),
+        ])
+        .map_err(io)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("{e}")))?;
+    c.store.audit(
+        &c.user.name,
+        "export_csv",
+        None,
+        None,
+        Some(&format!("{from}..{to}: {} calls", results.len())),
+    )?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"zhijian-{from}-{to}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub fn users(c: &mut Ctx, _q: &Q) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Admin)?;
+    let users = c.store.users()?;
+    c.page("users.html", context! { users => users, now => c.now })
+}
