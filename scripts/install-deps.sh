@@ -3,9 +3,10 @@
 #   cmake, clang, libclang-dev: build whisper.cpp (whisper-rs-sys, bindgen)
 #   chromium, fonts-noto-cjk: the HTML report tests render pages in headless Chromium
 #   zstd: scripts/bundle.sh compresses the offline bundle (the deploy test builds one)
+#   openssl, curl: the web workbench's HTTPS test makes a throwaway certificate and connects
 #   The model fetch uses python3 + pip, which the machine already has.
 set -euo pipefail
-pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd)
+pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd openssl curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -200,10 +200,12 @@ pub fn run_batch_into(
     let calls_dir = opts.out.join("calls");
     std::fs::create_dir_all(&calls_dir)
         .with_context(|| format!("creating output folder {}", calls_dir.display()))?;
-    // Leftovers of a killed run are never valid results.
-    for e in std::fs::read_dir(&calls_dir)?.flatten() {
-        if e.file_name().to_string_lossy().contains(".tmp-") {
-            let _ = std::fs::remove_file(e.path());
+    // Leftovers of a killed run (results, pages, summary, index) are never valid files.
+    for dir in [&opts.out, &calls_dir] {
+        for e in std::fs::read_dir(dir)?.flatten() {
+            if e.file_name().to_string_lossy().contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
     let pool = rayon::ThreadPoolBuilder::new()

@@ -115,6 +115,16 @@ pub enum Command {
 
     /// Workbench accounts: add, list, disable, change password (read from stdin).
     Users(crate::serve::cli::UsersArgs),
+
+    /// (internal) A supervised speech-recogniser process, started by `inspect`.
+    #[command(hide = true)]
+    AsrChild {
+        #[arg(long)]
+        model: PathBuf,
+        /// The recognition options (JSON).
+        #[arg(long)]
+        options: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +327,11 @@ pub struct InspectArgs {
     /// the default), beam (every window: slowest, most careful) or greedy (fastest).
     #[arg(long, value_enum, value_name = "MODE", default_value = "adaptive")]
     pub asr_decode: crate::asr::Decode,
+
+    /// Run Whisper inside this process instead of in supervised child processes (by default a
+    /// crash inside whisper.cpp fails only the call it happened on).
+    #[arg(long)]
+    pub asr_in_process: bool,
 
     /// SQLite database the calls are stored in (default: OUT/zhijian.db). Share one across
     /// batches for monthly agent reports.

@@ -119,6 +119,10 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
         cli::Command::Doctor(a) => doctor::doctor_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Ledger(a) => report::monthly::ledger_cmd(&a, &mut std::io::stdout().lock()),
         cli::Command::Serve(a) => serve::serve_cmd(&a),
+        cli::Command::AsrChild { model, options } => {
+            asr::supervised::child_main(&model, &options)?;
+            Ok(ExitCode::SUCCESS)
+        }
         cli::Command::Users(a) => serve::cli::users_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
@@ -234,6 +238,10 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
         let (model_hash, _) = pipeline::file_sha256(&a.model)
             .with_context(|| format!("reading {}", a.model.display()))?;
         engine = engine.with_asr(model, &model_hash);
+        if !a.asr_in_process {
+            let exe = std::env::current_exe().context("locating the zhijian binary")?;
+            engine = engine.isolate_asr(exe, a.model.clone());
+        }
         if !a.no_classifier {
             let dir = classify::model_dir(&a.models);
             let c = classify::Classifier::load(&a.models).with_context(|| {

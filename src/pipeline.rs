@@ -3,6 +3,7 @@
 //! [`CallRecord`]. A failing stage records its error and stops the call, never the batch.
 
 use crate::acoustic::{self, FindingsConfig, VadConfig};
+use crate::asr::supervised::{AsrChild, ChildSpec};
 use crate::asr::{Asr, AsrWorker};
 use crate::audio::{self, DecodeOptions, TARGET_RATE};
 use crate::meta::MetaTable;
@@ -93,6 +94,10 @@ pub struct Engine {
 pub struct AsrStage {
     pub asr: Asr,
     free: Mutex<Vec<AsrWorker>>,
+    /// Run Whisper in supervised child processes instead ([`crate::asr::supervised`]): a
+    /// crash in native code then fails one call, not the batch.
+    isolate: Option<ChildSpec>,
+    children: Mutex<Vec<AsrChild>>,
 }
 
 impl AsrStage {
@@ -100,6 +105,15 @@ impl AsrStage {
         AsrStage {
             asr,
             free: Mutex::new(Vec::new()),
+            isolate: None,
+            children: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take_child(&self, spec: &ChildSpec) -> Result<AsrChild, crate::asr::AsrError> {
+        match self.children.lock().expect("asr children").pop() {
+            Some(c) => Ok(c),
+            None => AsrChild::spawn(spec),
         }
     }
 
@@ -177,6 +191,19 @@ impl Engine {
         h.update(self.stage_inputs.asr.as_bytes());
         self.settings_hash = hex::encode(&h.finalize()[..8]);
         self.asr = Some(AsrStage::new(asr));
+        self
+    }
+
+    /// Run the recogniser in supervised child processes started from `exe` (the zhijian
+    /// binary) with `model`: a crash inside whisper.cpp fails that call, not the batch.
+    pub fn isolate_asr(mut self, exe: std::path::PathBuf, model: std::path::PathBuf) -> Engine {
+        if let Some(stage) = self.asr.as_mut() {
+            stage.isolate = Some(ChildSpec {
+                exe,
+                model,
+                opts: stage.asr.options().clone(),
+            });
+        }
         self
     }
 
@@ -683,32 +710,38 @@ fn transcribe(
     segments: &[crate::record::SpeechSegment],
     mono: bool,
 ) -> Result<crate::asr::TrackTranscript, crate::asr::AsrError> {
-    let mut worker = stage.take()?;
+    let jobs: Vec<TrackJob> = tracks
+        .iter()
+        .map(|&(index, role, samples)| {
+            let spans: Vec<(f64, f64)> = segments
+                .iter()
+                .filter(|s| s.channel == index)
+                .map(|s| (s.start, s.end))
+                .collect();
+            (role, samples, spans)
+        })
+        .filter(|(_, _, spans)| !spans.is_empty())
+        .collect();
+    let parts = match &stage.isolate {
+        Some(spec) => transcribe_in_child(stage, spec, &jobs)?,
+        None => {
+            let mut worker = stage.take()?;
+            let parts: Result<Vec<_>, _> = jobs
+                .iter()
+                .map(|(role, samples, spans)| {
+                    worker.transcribe_track_checked(samples, spans, *role)
+                })
+                .collect();
+            stage.give(worker);
+            parts?
+        }
+    };
     let mut utts = Vec::new();
     let mut untranscribed = Vec::new();
-    let mut result = Ok(());
-    for &(index, role, samples) in tracks {
-        let spans: Vec<(f64, f64)> = segments
-            .iter()
-            .filter(|s| s.channel == index)
-            .map(|s| (s.start, s.end))
-            .collect();
-        if spans.is_empty() {
-            continue;
-        }
-        match worker.transcribe_track_checked(samples, &spans, role) {
-            Ok(t) => {
-                utts.extend(t.utterances);
-                untranscribed.extend(t.untranscribed);
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
+    for t in parts {
+        utts.extend(t.utterances);
+        untranscribed.extend(t.untranscribed);
     }
-    stage.give(worker);
-    result?;
     utts.sort_by(|a, b| a.start.total_cmp(&b.start));
     if mono {
         crate::asr::assign_mono_roles(&mut utts);
@@ -722,6 +755,31 @@ fn transcribe(
         utterances: utts,
         untranscribed,
     })
+}
+
+/// One track to transcribe: role, 16 kHz samples, VAD speech spans (s).
+type TrackJob<'a> = (Role, &'a [f32], Vec<(f64, f64)>);
+
+/// The tracks of one call in a supervised child. A child that crashed is not reused.
+fn transcribe_in_child(
+    stage: &AsrStage,
+    spec: &ChildSpec,
+    jobs: &[TrackJob],
+) -> Result<Vec<crate::asr::TrackTranscript>, crate::asr::AsrError> {
+    let mut child = stage.take_child(spec)?;
+    let mut out = Vec::new();
+    for (role, samples, spans) in jobs {
+        match child.transcribe_track_checked(samples, spans, *role) {
+            Ok(t) => out.push(t),
+            Err(e @ crate::asr::AsrError::Crashed(_)) => return Err(e),
+            Err(e) => {
+                stage.children.lock().expect("asr children").push(child);
+                return Err(e);
+            }
+        }
+    }
+    stage.children.lock().expect("asr children").push(child);
+    Ok(out)
 }
 
 /// 字/分钟 per role: Han characters and digits over the role's speaking time.

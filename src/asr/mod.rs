@@ -19,6 +19,7 @@ pub mod eval;
 pub mod ggml;
 pub mod pack;
 pub mod roles;
+pub mod supervised;
 pub mod text;
 
 pub use roles::assign_mono_roles;
@@ -62,6 +63,14 @@ pub enum AsrError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The supervised recogniser process reported a problem or could not start.
+    #[error("speech recogniser process: {0}")]
+    Child(String),
+    /// The supervised recogniser process died on this call (a crash in whisper.cpp/ggml).
+    #[error(
+        "the speech recogniser crashed on this call ({0}); the call is skipped, the batch goes on"
+    )]
+    Crashed(String),
 }
 
 /// Recognition settings.

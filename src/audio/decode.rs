@@ -53,12 +53,56 @@ fn check_rate(rate: u32) -> Result<(), AudioError> {
     }
 }
 
+/// A WAV header's fmt fields checked before symphonia parses them: its parser multiplies
+/// channels by bits without checking (a damaged header with 59,413 channels overflows), so an
+/// implausible channel count, rate or sample size is refused here first. Files that are not
+/// RIFF/WAVE, or whose fmt chunk is not in the first 4 KiB, are left to the prober.
+fn wav_precheck(path: &Path) -> Result<(), AudioError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    File::open(path)?.take(4096).read_to_end(&mut head)?;
+    if head.len() < 12 || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return Ok(());
+    }
+    let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let size = u32_at(at + 4) as usize;
+        if &head[at..at + 4] == b"fmt " {
+            if at + 8 + 16 > head.len() {
+                return Err(AudioError::Corrupt("WAV fmt chunk is cut short".into()));
+            }
+            let f = at + 8;
+            let channels = u16_at(f + 2) as usize;
+            if channels == 0 || channels > 2 {
+                return Err(AudioError::Channels(channels));
+            }
+            check_rate(u32_at(f + 4))?;
+            let bits = u16_at(f + 14);
+            if bits > 64 {
+                return Err(AudioError::Corrupt(format!(
+                    "implausible header: {bits} bits per sample"
+                )));
+            }
+            return Ok(());
+        }
+        // Chunks are padded to an even size.
+        at = at
+            .saturating_add(8)
+            .saturating_add(size)
+            .saturating_add(size & 1);
+    }
+    Ok(())
+}
+
 /// Decode `path` fully. Returns an error for anything that leaves no trustworthy audio.
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded, AudioError> {
     let file = File::open(path)?;
     if file.metadata()?.len() == 0 {
         return Err(AudioError::Empty);
     }
+    wav_precheck(path)?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cli;
 mod index;
 mod pages;
+mod tls;
 
 use crate::store::web::{Role, User};
 use crate::store::{Store, StoreError};
@@ -37,9 +38,16 @@ pub struct ServeArgs {
     /// behind the site's reverse proxy or with --cert/--key.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Mark cookies Secure (set this when a TLS reverse proxy sits in front).
+    /// Mark cookies Secure (set this when a TLS reverse proxy sits in front; implied by
+    /// --cert).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --key.
+    #[arg(long, requires = "key", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "cert", value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Minutes of inactivity after which a session ends.
     #[arg(long, default_value_t = 30)]
     pub idle_minutes: i64,
@@ -113,7 +121,7 @@ impl App {
         App {
             db: a.db.clone(),
             tpl: templates(),
-            secure: a.secure_cookies,
+            secure: a.secure_cookies || a.cert.is_some(),
             idle_secs: a.idle_minutes.max(1) * 60,
             appeal_days: a.appeal_days,
             lease_secs: a.lease_minutes.max(1) * 60,
@@ -498,13 +506,18 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<std::process::ExitCode> {
         .enable_all()
         .build()
         .context("starting the server's runtime")?;
+    let tls = match (&a.cert, &a.key) {
+        (Some(c), Some(k)) => Some(tls::acceptor(c, k)?),
+        _ => None,
+    };
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("listening on {}", a.listen))?;
         let addr = listener.local_addr()?;
         eprintln!(
-            "zhijian serve: http://{addr}/ over {} ({users} users{})",
+            "zhijian serve: {}://{addr}/ over {} ({users} users{})",
+            if tls.is_some() { "https" } else { "http" },
             a.db.display(),
             if users == 0 {
                 "; add one with `zhijian users add`"
@@ -512,10 +525,17 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<std::process::ExitCode> {
                 ""
             }
         );
-        axum::serve(listener, router(app))
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("serving")
+        let routes = router(app);
+        match tls {
+            Some(acc) => axum::serve(tls::TlsListener::new(listener, acc)?, routes)
+                .with_graceful_shutdown(shutdown())
+                .await
+                .context("serving"),
+            None => axum::serve(listener, routes)
+                .with_graceful_shutdown(shutdown())
+                .await
+                .context("serving"),
+        }
     })?;
     Ok(std::process::ExitCode::SUCCESS)
 }

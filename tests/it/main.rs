@@ -3,6 +3,7 @@
 mod asr;
 mod audio;
 mod batch;
+mod batch_robust;
 mod bench;
 mod classify;
 mod common;

@@ -81,7 +81,7 @@ impl Server {
         BufReader::new(child.stderr.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let base = Regex::new(r"http://[0-9.:]+")
+        let base = Regex::new(r"https?://[0-9.:]+")
             .unwrap()
             .find(&line)
             .unwrap_or_else(|| panic!("no address in {line:?}"))
@@ -777,4 +777,111 @@ fn audio_is_streamed_with_ranges() {
     assert_eq!(r.status, 416);
     // A recording that is not on this machine is a clear 404, not a crash.
     assert_eq!(ins.get("/calls/out-bad/audio").status, 404);
+}
+
+#[test]
+fn https_with_cert_and_key_and_secure_cookies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_db(tmp.path());
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let st = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (apt package openssl) makes the test certificate");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let srv = Server::start(
+        &db,
+        &[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(srv.base.starts_with("https://"), "{}", srv.base);
+    let out = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "--cacert"])
+        .arg(&cert)
+        .args(["--resolve"])
+        .arg(format!(
+            "localhost:{}:127.0.0.1",
+            srv.base.rsplit(':').next().unwrap()
+        ))
+        .arg(format!(
+            "https://localhost:{}/login",
+            srv.base.rsplit(':').next().unwrap()
+        ))
+        .output()
+        .expect("curl");
+    let head = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/2 200"),
+        "{head}"
+    );
+    let cookie = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie"))
+        .unwrap();
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    // Plain HTTP on the TLS port gets no page.
+    let plain = Command::new("curl")
+        .args(["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(srv.base.replace("https://", "http://") + "/login")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), "000");
+    // A key that does not belong to the certificate is refused at start, naming the problem.
+    let other = tmp.path().join("other.pem");
+    Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-out",
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    let bad = Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("do not match"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }
