@@ -12,6 +12,12 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn main() {
+    if let Some(n) = std::env::var("ZHIJIAN_BENCH_INDEX")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return index_bench(n);
+    }
     let n: usize = std::env::var("ZHIJIAN_BENCH_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -207,4 +213,46 @@ fn login(addr: &str) -> String {
         .next()
         .unwrap();
     format!("zj_session={tok}")
+}
+
+/// `ZHIJIAN_BENCH_INDEX=N`: how fast the server indexes N stored calls it has not seen (a
+/// database upgraded to the workbench, or a large import): real records (the report fixture's
+/// in-bad call, under N keys) stored with `upsert_call`, then the time until the background
+/// indexer has none left.
+fn index_bench(n: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("index.db");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = zhijian::report::read_record(&root.join("tests/fixtures/report/batch/calls/in-bad.json")).unwrap();
+    let mut store = zhijian::store::Store::open(&db).unwrap();
+    store.conn().execute_batch("PRAGMA synchronous = OFF").unwrap();
+    for i in 0..n {
+        let mut r = base.clone();
+        r.call_id = format!("in-bad-{i:06}");
+        r.input.sha256 = format!("{i:064x}");
+        store.upsert_call(&r).unwrap();
+    }
+    drop(store);
+    let bin = env!("CARGO_BIN_EXE_zhijian");
+    let t0 = Instant::now();
+    let mut srv = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM queue_dirty", [], |r| r.get(0))
+            .unwrap_or(-1);
+        if left == 0 {
+            break;
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!("indexed {n} stored calls in {secs:.1} s ({:.0} calls/s)", n as f64 / secs);
+    let _ = srv.kill();
+    let _ = srv.wait();
 }
