@@ -223,9 +223,14 @@ fn index_bench(n: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("index.db");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let base = zhijian::report::read_record(&root.join("tests/fixtures/report/batch/calls/in-bad.json")).unwrap();
+    let base =
+        zhijian::report::read_record(&root.join("tests/fixtures/report/batch/calls/in-bad.json"))
+            .unwrap();
     let mut store = zhijian::store::Store::open(&db).unwrap();
-    store.conn().execute_batch("PRAGMA synchronous = OFF").unwrap();
+    store
+        .conn()
+        .execute_batch("PRAGMA synchronous = OFF")
+        .unwrap();
     for i in 0..n {
         let mut r = base.clone();
         r.call_id = format!("in-bad-{i:06}");
@@ -252,7 +257,10 @@ fn index_bench(n: usize) {
         }
     }
     let secs = t0.elapsed().as_secs_f64();
-    println!("indexed {n} stored calls in {secs:.1} s ({:.0} calls/s)", n as f64 / secs);
+    println!(
+        "indexed {n} stored calls in {secs:.1} s ({:.0} calls/s)",
+        n as f64 / secs
+    );
     let _ = srv.kill();
     let _ = srv.wait();
 }

@@ -229,19 +229,32 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
             use_gpu: a.gpu,
             ..Default::default()
         };
-        let model = asr::Asr::load(&a.model, opts).with_context(|| {
+        let load_failed = || {
             format!(
                 "loading the speech model {} (run scripts/setup.sh to make it, pass --model, or --no-asr)",
                 a.model.display()
             )
-        })?;
-        let (model_hash, _) = pipeline::file_sha256(&a.model)
-            .with_context(|| format!("reading {}", a.model.display()))?;
-        engine = engine.with_asr(model, &model_hash);
-        if !a.asr_in_process {
-            let exe = std::env::current_exe().context("locating the zhijian binary")?;
-            engine = engine.isolate_asr(exe, a.model.clone());
+        };
+        if !a.model.is_file() {
+            return Err(anyhow::Error::new(asr::AsrError::ModelMissing(
+                a.model.clone(),
+            )))
+            .with_context(load_failed);
         }
+        let (model_hash, _) = pipeline::file_sha256(&a.model).with_context(load_failed)?;
+        engine = if a.asr_in_process {
+            let model = asr::Asr::load(&a.model, opts).with_context(load_failed)?;
+            engine.with_asr(model, &model_hash)
+        } else {
+            let spec = asr::supervised::ChildSpec {
+                exe: std::env::current_exe().context("locating the zhijian binary")?,
+                model: a.model.clone(),
+                opts,
+            };
+            engine
+                .with_supervised_asr(spec, &model_hash)
+                .with_context(load_failed)?
+        };
         if !a.no_classifier {
             let dir = classify::model_dir(&a.models);
             let c = classify::Classifier::load(&a.models).with_context(|| {

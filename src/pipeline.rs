@@ -92,7 +92,8 @@ pub struct Engine {
 /// The Whisper model plus a pool of decoding states: whisper.cpp's state is per thread of work
 /// and costs tens of MB, so states are made once and handed from call to call, not per call.
 pub struct AsrStage {
-    pub asr: Asr,
+    /// The in-process recogniser; None when every call goes to supervised children.
+    asr: Option<Asr>,
     free: Mutex<Vec<AsrWorker>>,
     /// Run Whisper in supervised child processes instead ([`crate::asr::supervised`]): a
     /// crash in native code then fails one call, not the batch.
@@ -103,11 +104,26 @@ pub struct AsrStage {
 impl AsrStage {
     pub fn new(asr: Asr) -> AsrStage {
         AsrStage {
-            asr,
+            asr: Some(asr),
             free: Mutex::new(Vec::new()),
             isolate: None,
             children: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Every call in supervised children; one is started now, so a model that does not load
+    /// is said before the batch starts (the parent never loads the model itself).
+    pub fn supervised(spec: ChildSpec) -> Result<AsrStage, crate::asr::AsrError> {
+        if !spec.model.is_file() {
+            return Err(crate::asr::AsrError::ModelMissing(spec.model.clone()));
+        }
+        let first = AsrChild::spawn(&spec)?;
+        Ok(AsrStage {
+            asr: None,
+            free: Mutex::new(Vec::new()),
+            isolate: Some(spec),
+            children: Mutex::new(vec![first]),
+        })
     }
 
     fn take_child(&self, spec: &ChildSpec) -> Result<AsrChild, crate::asr::AsrError> {
@@ -120,7 +136,11 @@ impl AsrStage {
     fn take(&self) -> Result<AsrWorker, crate::asr::AsrError> {
         match self.free.lock().expect("asr pool").pop() {
             Some(w) => Ok(w),
-            None => self.asr.worker(),
+            None => self
+                .asr
+                .as_ref()
+                .expect("an in-process stage has its recogniser")
+                .worker(),
         }
     }
 
@@ -179,8 +199,27 @@ impl Engine {
     /// Transcribe every call with `asr`. The model file's hash and the decoding options are
     /// part of the settings hash, so changing the model re-transcribes on the next run.
     pub fn with_asr(mut self, asr: Asr, model_hash: &str) -> Engine {
+        self.asr_fingerprint(asr.options(), model_hash);
+        self.asr = Some(AsrStage::new(asr));
+        self
+    }
+
+    /// Transcribe every call in supervised child processes ([`ChildSpec`]: the zhijian
+    /// binary, the model, the options): a crash inside whisper.cpp fails that call, not the
+    /// batch. Same fingerprint as [`Engine::with_asr`] with the same model and options.
+    pub fn with_supervised_asr(
+        mut self,
+        spec: ChildSpec,
+        model_hash: &str,
+    ) -> Result<Engine, crate::asr::AsrError> {
+        self.asr_fingerprint(&spec.opts, model_hash);
+        self.asr = Some(AsrStage::supervised(spec)?);
+        Ok(self)
+    }
+
+    fn asr_fingerprint(&mut self, opts: &crate::asr::AsrOptions, model_hash: &str) {
         // Threads and GPU change speed, not text: they stay out of the fingerprint.
-        let mut opts = serde_json::to_value(asr.options()).expect("options serialise");
+        let mut opts = serde_json::to_value(opts).expect("options serialise");
         if let Some(o) = opts.as_object_mut() {
             o.remove("threads");
             o.remove("use_gpu");
@@ -190,21 +229,6 @@ impl Engine {
         h.update(self.settings_hash.as_bytes());
         h.update(self.stage_inputs.asr.as_bytes());
         self.settings_hash = hex::encode(&h.finalize()[..8]);
-        self.asr = Some(AsrStage::new(asr));
-        self
-    }
-
-    /// Run the recogniser in supervised child processes started from `exe` (the zhijian
-    /// binary) with `model`: a crash inside whisper.cpp fails that call, not the batch.
-    pub fn isolate_asr(mut self, exe: std::path::PathBuf, model: std::path::PathBuf) -> Engine {
-        if let Some(stage) = self.asr.as_mut() {
-            stage.isolate = Some(ChildSpec {
-                exe,
-                model,
-                opts: stage.asr.options().clone(),
-            });
-        }
-        self
     }
 
     /// Score every call with `cards`. Their content (`fingerprint`, see [`tree_hash`]) is part
