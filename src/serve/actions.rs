@@ -149,6 +149,41 @@ pub fn assign(c: &mut Ctx, id: &str, f: &F) -> Result<Response, WebError> {
     Ok(back_to_call(id, ""))
 }
 
+/// The lead hands out the riskiest unassigned calls of the current filter, round-robin, to
+/// the chosen inspectors (a day's queue in one step). Each assignment is audited.
+pub fn assign_batch(c: &mut Ctx, f: &F) -> Result<Response, WebError> {
+    c.require(c.user.role == Role::Lead)?;
+    let count: usize = field(f, "count")?
+        .parse()
+        .map_err(|_| WebError::Bad("count must be a number".into()))?;
+    let to: Vec<String> = opt(f, "inspectors")
+        .split([',', '，', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if to.is_empty() {
+        return Err(WebError::Bad("choose at least one inspector".into()));
+    }
+    let mut filter = super::pages::filter_of(f);
+    filter.unassigned = true;
+    let (rows, _) = c.store.queue_page(&filter, c.now, 0, count.min(1000))?;
+    let me = c.user.name.clone();
+    for (i, r) in rows.iter().enumerate() {
+        let who = &to[i % to.len()];
+        c.store
+            .reviewed_change(Some(&r.call_id), None, &me, "assign", |s| {
+                s.assign(&r.call_id, who, &me)?;
+                Ok((
+                    (),
+                    serde_json::json!({ "inspector": null }).to_string(),
+                    serde_json::json!({ "inspector": who }).to_string(),
+                ))
+            })?;
+    }
+    Ok(Redirect::to("/queue").into_response())
+}
+
 /// The date an appeal window counts from: the call's date, else when it was inspected.
 fn call_day(s: &Store, id: &str) -> Result<Option<crate::time::Date>, WebError> {
     let (date, inspected): (Option<String>, String) = s
@@ -372,6 +407,7 @@ fn check_login(app: &super::App, f: &F) -> Result<Option<(String, &'static str)>
     }
     let token = auth::random_token()?;
     let csrf = auth::random_token()?;
+    store.prune_sessions(now, app.idle_secs)?;
     store.open_session(user.id, &auth::token_hash(&token), &csrf, now)?;
     store.audit(&user.name, "login", None, None, None)?;
     let home = match user.role {

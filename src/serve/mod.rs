@@ -440,6 +440,7 @@ pub fn router(app: Shared) -> Router {
         .route("/calls/{id}/note", post(act!(actions::note)))
         .route("/calls/{id}/assign", post(act!(actions::assign)))
         .route("/calls/{id}/appeal", post(act!(actions::appeal)))
+        .route("/assign", post(act0!(actions::assign_batch)))
         .route("/appeals", get(page!(pages::appeals)))
         .route("/appeals/{id}/decide", post(act!(actions::decide)))
         .route("/audit", get(page!(pages::audit)))

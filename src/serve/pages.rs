@@ -22,7 +22,7 @@ fn q_opt(q: &Q, k: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn filter_of(q: &Q) -> QueueFilter {
+pub(super) fn filter_of(q: &Q) -> QueueFilter {
     QueueFilter {
         from: q_opt(q, "from"),
         to: q_opt(q, "to"),
@@ -37,6 +37,7 @@ fn filter_of(q: &Q) -> QueueFilter {
         },
         assigned_to: None,
         all: q.get("all").is_some_and(|v| v == "1"),
+        unassigned: false,
     }
 }
 
@@ -101,9 +102,20 @@ pub fn queue(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
     };
     let (mine, mine_total) = c.store.queue_page(&mine_filter, c.now, 0, 20)?;
     let pages = total.div_ceil(PAGE).max(1);
+    let inspectors: Vec<String> = if c.user.role == Role::Lead {
+        c.store
+            .users()?
+            .into_iter()
+            .filter(|u| u.role == Role::Inspector && !u.disabled)
+            .map(|u| u.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     c.page(
         "queue.html",
         context! {
+            inspectors => inspectors,
             rows => rows_view(rows),
             mine => rows_view(mine),
             mine_total => mine_total,

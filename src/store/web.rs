@@ -119,6 +119,8 @@ pub struct QueueFilter {
     pub assigned_to: Option<String>,
     /// Include calls without any risk reason (an agent's own call list).
     pub all: bool,
+    /// Only calls nobody is assigned to.
+    pub unassigned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -277,6 +279,16 @@ impl Store {
     }
 
     /// A successful login: reset the failure count and open a session.
+    /// Forget sessions idle for longer than `idle_secs` (they are refused anyway).
+    pub fn prune_sessions(&mut self, now: i64, idle_secs: i64) -> Result<usize> {
+        self.conn
+            .execute(
+                "DELETE FROM sessions WHERE last_seen < ?1",
+                [now - idle_secs],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn open_session(
         &mut self,
         user_id: i64,
@@ -755,6 +767,9 @@ fn queue_where(f: &QueueFilter) -> (String, Vec<String>) {
             "q.call_id IN (SELECT call_id FROM assignments WHERE inspector = {})",
             arg(&mut args, &v)
         ));
+    }
+    if f.unassigned {
+        conds.push("q.call_id NOT IN (SELECT call_id FROM assignments)".into());
     }
     if let Some(r) = f.reviewed {
         conds.push(format!("q.reviewed = {}", r as i64));

@@ -885,3 +885,57 @@ fn https_with_cert_and_key_and_secure_cookies() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn lead_assigns_the_riskiest_unassigned_calls_round_robin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_db(tmp.path());
+    let srv = Server::start(&db, &[]);
+    let mut lead = Client::logged_in(&srv, "lead");
+    let q = lead.get("/queue");
+    assert!(q.body.contains("id=\"assign-batch\""));
+    // in-bad is already someone's: it is skipped.
+    lead.submit(
+        "/calls/in-bad",
+        "/calls/in-bad/assign",
+        &[("inspector", "ins1")],
+    );
+    let r = lead.submit(
+        "/queue",
+        "/assign",
+        &[("count", "4"), ("inspectors", "ins1, ins2")],
+    );
+    assert_eq!((r.status, r.location()), (303, "/queue"));
+    let s = Store::open(&db).unwrap();
+    // Queue order out-bad, ins-bad, (in-bad taken), in-xss, in-good.
+    let got: Vec<(String, Option<String>)> = [
+        "out-bad", "ins-bad", "in-bad", "in-xss", "in-good", "ins-long",
+    ]
+    .iter()
+    .map(|c| (c.to_string(), s.assignee(c).unwrap()))
+    .collect();
+    let want = [
+        ("out-bad", Some("ins1")),
+        ("ins-bad", Some("ins2")),
+        ("in-bad", Some("ins1")),
+        ("in-xss", Some("ins1")),
+        ("in-good", Some("ins2")),
+        ("ins-long", None),
+    ];
+    for ((c, a), (wc, wa)) in got.iter().zip(want) {
+        assert_eq!((c.as_str(), a.as_deref()), (wc, wa));
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM audit WHERE action = 'assign'"),
+        5
+    );
+    // Only a lead may.
+    let mut ins = Client::logged_in(&srv, "ins1");
+    let r = ins.submit(
+        "/queue",
+        "/assign",
+        &[("count", "4"), ("inspectors", "ins1")],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(count(&db, "SELECT count(*) FROM assignments"), 5);
+}
