@@ -187,9 +187,11 @@ pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
         .call_file_and_record(id)?
         .ok_or(WebError::NotFound)?;
     let rec: Option<CallRecord> = json.as_deref().and_then(|j| serde_json::from_str(j).ok());
-    // Open the call claims it for a reviewer, unless someone else holds it.
-    let claimed_by = if c.user.role.reviews() {
-        let me = c.user.name.clone();
+    // Opening a call claims it for an inspector (or for whoever it is assigned to), unless
+    // someone else holds it; a lead only looking does not block the team.
+    let assigned_to = c.store.assignee(id)?;
+    let me = c.user.name.clone();
+    let claimed_by = if c.user.role == Role::Inspector || assigned_to.as_deref() == Some(&me) {
         c.store.claim(id, &me, c.now, c.app.lease_secs)?
     } else {
         c.store.claim_of(id, c.now)?.map(|(u, _)| u)
@@ -261,7 +263,7 @@ pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
             utterances => utterances,
             timeline => Value::from_safe_string(timeline),
             claimed_by => claimed_by,
-            assigned_to => c.store.assignee(id)?,
+            assigned_to => assigned_to,
             version => c.store.review_version(id)?,
             notes => c.store.notes(id)?,
             appeals => appeals,
