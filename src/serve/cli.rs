@@ -43,7 +43,10 @@ pub enum UsersCommand {
 
 pub fn users_cmd(a: &UsersArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut store = Store::open(&a.db)?;
-    let who = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+    let who = match std::env::var("USER").ok().filter(|u| !u.is_empty()) {
+        Some(u) => format!("cli:{u}"),
+        None => "cli".to_string(),
+    };
     match &a.command {
         UsersCommand::Add {
             name,

@@ -113,6 +113,12 @@ fn templates() -> Environment<'static> {
     }
     env.add_filter("clock", |t: f64| crate::report::html::clock(t));
     env.add_filter("num1", |v: f64| crate::figures::num(v, 1));
+    env.add_filter("appeal_zh", |s: String| match s.as_str() {
+        "open" => "待处理".to_string(),
+        "accepted" => "申诉成立".to_string(),
+        "rejected" => "申诉驳回".to_string(),
+        _ => s,
+    });
     env
 }
 

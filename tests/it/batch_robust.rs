@@ -70,9 +70,12 @@ fn mutate(base: &[u8], rng: &mut Rng, wav: bool) -> Vec<u8> {
     b
 }
 
+/// The result files so far (none when a killed run had not yet made the folder).
 fn results(out: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(out.join("calls"))
-        .unwrap()
+    let Ok(dir) = std::fs::read_dir(out.join("calls")) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = dir
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();

@@ -325,7 +325,7 @@ fn inspector_agent_and_lead_work_a_call_in_the_browser() {
     assert_eq!(
         agent.eval(
             &mut b,
-            "document.querySelector('#appeals + table td.appeal-status').textContent"
+            "document.querySelector('#appeals + table td.appeal-status').dataset.status"
         ),
         json!("open")
     );
@@ -338,13 +338,13 @@ fn inspector_agent_and_lead_work_a_call_in_the_browser() {
     lead.eval(&mut b, "document.querySelector('tr.appeal form.decide input[name=comment]').value = '核实成立'; document.querySelector('tr.appeal form.decide button.accept').click(); true");
     lead.wait(
         &mut b,
-        "document.querySelector('tr.appeal td.appeal-status').textContent === 'accepted'",
+        "document.querySelector('tr.appeal td.appeal-status').dataset.status === 'accepted'",
     );
     agent.goto(&mut b, &format!("{base}/calls/out-bad"));
     assert_eq!(
         agent.eval(
             &mut b,
-            "document.querySelector('#appeals + table td.appeal-status').textContent"
+            "document.querySelector('#appeals + table td.appeal-status').dataset.status"
         ),
         json!("accepted")
     );
