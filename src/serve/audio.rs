@@ -2,7 +2,6 @@
 //! a flag jumps straight into a long call).
 
 use super::{cookie_value, Shared, WebError, COOKIE};
-use crate::store::web::Role;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,19 +28,22 @@ pub async fn stream(
 fn serve_range(app: &super::App, headers: &HeaderMap, id: &str) -> Result<Response, WebError> {
     let mut store = app.store()?;
     let token = cookie_value(headers, COOKIE).ok_or(WebError::Forbidden)?;
-    let (user, _) = store
-        .session(
-            &super::auth::token_hash(&token),
-            super::now(),
-            app.idle_secs,
-        )?
+    let token_hash = super::auth::token_hash(&token);
+    let now = super::now();
+    let (user, csrf) = store
+        .session(&token_hash, now, app.idle_secs)?
         .ok_or(WebError::Forbidden)?;
-    let owner = store.call_agent(id)?.ok_or(WebError::NotFound)?;
-    let allowed = user.role.reviews()
-        || (user.role == Role::Agent && owner.is_some() && owner == user.agent_id);
-    if !allowed {
-        return Err(WebError::NotFound);
-    }
+    // The same access rule as every page: agents only their own calls.
+    let ctx = super::Ctx {
+        app,
+        store,
+        user,
+        csrf,
+        token_hash,
+        now,
+    };
+    ctx.can_see_call(id)?;
+    let store = ctx.store;
     let (file, _) = store.call_file_and_record(id)?.ok_or(WebError::NotFound)?;
     app.give_back(store);
     let path =

@@ -62,6 +62,14 @@ fn rows_view(rows: Vec<QueueRow>) -> Vec<RowView> {
         .collect()
 }
 
+/// The page number asked for (1-based).
+fn page_of(q: &Q) -> usize {
+    q.get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// The query string without `page`, for paging links that keep the filters.
 fn keep_query(q: &Q) -> String {
     let mut kv: Vec<_> = q
@@ -88,11 +96,7 @@ pub fn queue(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
         _ => {}
     }
     index::refresh(&mut c.store, &c.app.report, 500)?;
-    let page: usize = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    let page = page_of(q);
     let f = filter_of(q);
     let (rows, total) = c.store.queue_page(&f, c.now, (page - 1) * PAGE, PAGE)?;
     let mine_filter = QueueFilter {
@@ -132,11 +136,7 @@ pub fn queue(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
 pub fn mine(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
     c.require(c.user.role == Role::Agent)?;
     index::refresh(&mut c.store, &c.app.report, 500)?;
-    let page: usize = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    let page = page_of(q);
     let f = QueueFilter {
         agent: Some(c.user.agent_id.clone().unwrap_or_default()),
         all: true,
@@ -317,54 +317,22 @@ fn period(q: &Q) -> Result<(Date, Date), WebError> {
     Ok((parse("from", today.add_days(-29))?, parse("to", today)?))
 }
 
-#[derive(Serialize, Default)]
-struct AgentRow {
-    agent_id: String,
-    calls: usize,
-    reviewed: usize,
-    fatal: usize,
-    mean_final_pct: f64,
-    mean_auto_pct: f64,
-    rank: usize,
-}
-
+/// The agent report for a period, computed by the batch agent report itself
+/// ([`crate::report::agent::build`]); the page shows its ranking table.
 pub fn agents(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
     c.require(c.user.role == Role::Lead)?;
     let (from, to) = period(q)?;
-    let results = c.store.final_results_between(from, to)?;
-    let mut by: BTreeMap<String, AgentRow> = BTreeMap::new();
-    for r in &results {
-        let key = r.agent_id.clone().unwrap_or_else(|| "（未知）".into());
-        let row = by.entry(key.clone()).or_insert_with(|| AgentRow {
-            agent_id: key,
-            ..Default::default()
-        });
-        row.calls += 1;
-        row.reviewed += r.reviewed as usize;
-        row.fatal += (!r.fatal.is_empty()) as usize;
-        row.mean_final_pct += r.final_pct();
-        row.mean_auto_pct += if r.max_score > 0.0 {
-            r.auto_score / r.max_score * 100.0
-        } else {
-            0.0
-        };
-    }
-    let mut rows: Vec<AgentRow> = by.into_values().collect();
-    for r in &mut rows {
-        r.mean_final_pct /= r.calls as f64;
-        r.mean_auto_pct /= r.calls as f64;
-    }
-    rows.sort_by(|a, b| {
-        b.mean_final_pct
-            .total_cmp(&a.mean_final_pct)
-            .then(a.agent_id.cmp(&b.agent_id))
-    });
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.rank = i + 1;
-    }
+    let opts = crate::report::agent::AgentReportOptions {
+        from,
+        to,
+        low_score_pct: c.app.report.low_score_pct,
+        types: Default::default(),
+        opportunities: Default::default(),
+    };
+    let report = crate::report::agent::build(&c.store, &opts)?;
     c.page(
         "agents.html",
-        context! { rows => rows, from => from.to_string(), to => to.to_string(), low => c.app.report.low_score_pct },
+        context! { rows => report.agents, from => from.to_string(), to => to.to_string() },
     )
 }
 

@@ -361,6 +361,11 @@ fn inspector_agent_and_lead_work_a_call_in_the_browser() {
         json!(zhijian::figures::num(fin2.final_score, 1))
     );
     agent.screenshot(&mut b, "agent-call");
+    lead.goto(
+        &mut b,
+        &format!("{base}/agents?from=2026-11-01&to=2026-11-30"),
+    );
+    lead.screenshot(&mut b, "agents");
     lead.goto(&mut b, &format!("{base}/audit"));
     lead.screenshot(&mut b, "audit");
     let actions = lead.eval(&mut b, "Array.from(document.querySelectorAll('#audit tbody tr td:nth-child(4)')).map(td => td.textContent).join(',')");
