@@ -237,7 +237,7 @@ pub fn evaluate(
             }
         };
         let undecided = |id: &str| score.review.iter().any(|r| r.id == id);
-        let stage_ok = transcript_stage(&rec, &l.truth);
+        let stage_ok = transcript_stage(&rec, &l.truth, None);
         for (id, want) in l
             .must_fire
             .iter()
@@ -256,7 +256,9 @@ pub fn evaluate(
                 (true, false) | (false, true) => {
                     let stage = if undecided(id) {
                         Stage::Undecided
-                    } else if let Some(s) = stage_ok {
+                    } else if let Some(s) = evidence_spans(&score, id)
+                        .map_or(stage_ok, |sp| transcript_stage(&rec, &l.truth, Some(&sp)))
+                    {
                         s
                     } else if id == CUST_UPSET || item_reads_classifier(card, id) {
                         Stage::Classifier
@@ -289,11 +291,35 @@ pub fn evaluate(
     rep
 }
 
+/// Time spans of the evidence of item `id` where it fired: a false alarm is blamed on the
+/// transcript only where the transcript under its evidence lost words. None when it did not
+/// fire or has no timed evidence (a miss: blamed on the whole call's transcript).
+fn evidence_spans(
+    score: &crate::record::verdict::ScoreResult,
+    id: &str,
+) -> Option<Vec<(f64, f64)>> {
+    let spans: Vec<(f64, f64)> = score
+        .hits
+        .iter()
+        .filter(|h| h.id == id && !h.superseded)
+        .flat_map(|h| h.evidence.iter().map(|e| (e.start, e.end)))
+        .filter(|(a, b)| b > a)
+        .collect();
+    (!spans.is_empty()).then_some(spans)
+}
+
 /// The first stage that lost a scripted turn: no VAD speech over it, or under 60 % of its
-/// characters in the utterances over it. None when every turn came through.
-pub fn transcript_stage(rec: &CallRecord, truth: &Truth) -> Option<Stage> {
+/// characters in the utterances over it. Only turns overlapping `within` when given. None
+/// when every (such) turn came through.
+pub fn transcript_stage(
+    rec: &CallRecord,
+    truth: &Truth,
+    within: Option<&[(f64, f64)]>,
+) -> Option<Stage> {
     let mut words_missing = false;
-    for t in &truth.turns {
+    let wanted =
+        |t: &TruthTurn| within.is_none_or(|w| w.iter().any(|&(a, b)| a < t.end && b > t.start));
+    for t in truth.turns.iter().filter(|t| wanted(t)) {
         let role = if t.role == "agent" {
             Role::Agent
         } else {
@@ -498,6 +524,63 @@ mod tests {
         assert_eq!(char_recall("再见再见", "再见"), 0.5);
         assert_eq!(char_recall("好的", ""), 0.0);
         assert_eq!(char_recall("", "x"), 1.0);
+    }
+
+    #[test]
+    fn transcript_stage_looks_only_under_the_evidence_when_given() {
+        use crate::record::{Role, SpeechSegment, Utterance};
+        let turn = |role: &str, start, end, text: &str| TruthTurn {
+            role: role.into(),
+            start,
+            end,
+            text: text.into(),
+        };
+        let truth = Truth {
+            turns: vec![
+                turn("agent", 0.5, 4.0, "您好客服中心请问有什么可以帮您"),
+                turn("agent", 20.0, 22.0, "您看这样处理可以吗"),
+            ],
+        };
+        let seg = |start, end| SpeechSegment {
+            role: Role::Agent,
+            channel: 0,
+            start,
+            end,
+        };
+        let utt = |start, end, text: &str| Utterance {
+            role: Role::Agent,
+            start,
+            end,
+            text: text.into(),
+            ..Default::default()
+        };
+        let rec = CallRecord {
+            segments: vec![seg(0.6, 3.9), seg(20.1, 21.9)],
+            utterances: vec![
+                utt(0.6, 3.9, "您好去"),
+                utt(20.1, 21.9, "您看这样处理可以吗"),
+            ],
+            ..Default::default()
+        };
+        // The greeting lost its words: the whole call is blamed on the transcript...
+        assert_eq!(
+            transcript_stage(&rec, &truth, None),
+            Some(Stage::WordsMissing)
+        );
+        // ...but a flag whose evidence is the well-heard line is not.
+        assert_eq!(transcript_stage(&rec, &truth, Some(&[(20.1, 21.9)])), None);
+        assert_eq!(
+            transcript_stage(&rec, &truth, Some(&[(0.0, 2.0)])),
+            Some(Stage::WordsMissing)
+        );
+        let rec = CallRecord {
+            segments: vec![seg(20.1, 21.9)],
+            ..rec
+        };
+        assert_eq!(
+            transcript_stage(&rec, &truth, Some(&[(0.0, 2.0)])),
+            Some(Stage::NoSpeech)
+        );
     }
 
     #[test]

@@ -181,7 +181,8 @@ def labels_for(r: dict, expected: dict) -> tuple[list, list]:
         elif no if no is not None else True:
             clear.append(item)
 
-    judge("LY01", r["greeting"] == "absent")
+    # LY01 asks for greeting + company name (002): 「您好，请讲」 has no company name.
+    judge("LY01", r["greeting"] in ("absent", "partial"))
     judge("LY02", r["closing"] == "absent")
     judge("LY03", r["hold"] == "unthanked")
     judge("RX03", r["style"] in ("impatient", "rude"), r["style"] == "polite")

@@ -4,10 +4,16 @@
 use super::checks::{Position, RoleFilter};
 use crate::record::{CallRecord, Role, Untranscribed, Utterance};
 use crate::text::Prepared;
+use std::borrow::Cow;
 
-/// One utterance and its prepared text.
+/// Longest pause (seconds) inside one turn: the VAD and the recogniser cut a sentence into
+/// fragments with pauses of 0.1–1 s (dev split of data/calls), while two turns of one speaker
+/// are seconds apart with the other party between them.
+const FRAGMENT_GAP_S: f64 = 1.2;
+
+/// One utterance (or one turn of merged fragments) and its prepared text.
 pub struct UttView<'a> {
-    pub u: &'a Utterance,
+    pub u: Cow<'a, Utterance>,
     /// Index in [`CallView::utts`] (time order), used to measure "within N utterances".
     pub pos: usize,
     pub prep: Prepared,
@@ -16,6 +22,9 @@ pub struct UttView<'a> {
 pub struct CallView<'a> {
     pub call: &'a CallRecord,
     pub utts: Vec<UttView<'a>>,
+    /// The utterances with each speaker's consecutive fragments merged into one turn (no
+    /// other utterance between them, pause under [`FRAGMENT_GAP_S`]).
+    turns: Vec<UttView<'a>>,
     /// Length of the call in seconds: the recording's, else the last utterance's end.
     pub duration: f64,
 }
@@ -28,11 +37,12 @@ impl<'a> CallView<'a> {
             .into_iter()
             .enumerate()
             .map(|(pos, u)| UttView {
-                u,
+                u: Cow::Borrowed(u),
                 pos,
                 prep: Prepared::new(&u.text, &u.tokens),
             })
             .collect();
+        let turns = merge_fragments(&utts);
         let last_end = utts.iter().map(|u| u.u.end).fold(0.0, f64::max);
         let duration = [call.duration_s, call.metrics.duration_s]
             .into_iter()
@@ -41,6 +51,7 @@ impl<'a> CallView<'a> {
         CallView {
             call,
             utts,
+            turns,
             duration,
         }
     }
@@ -78,6 +89,28 @@ impl<'a> CallView<'a> {
         }
     }
 
+    /// What a text condition (phrases, patterns) reads: like [`scope`](Self::scope), but
+    /// `first`/`last` count turns, each read as one text, so a phrase cut across two
+    /// fragments (「客服中」「心」) is found and `first = 2` is not used up by one sentence
+    /// the recogniser cut in three.
+    pub fn text_scope(
+        &self,
+        role: RoleFilter,
+        position: Option<&Position>,
+        lenient: bool,
+    ) -> Vec<&UttView<'a>> {
+        match position {
+            Some(p) if p.first.is_some() || p.last.is_some() => p.apply(
+                self.turns
+                    .iter()
+                    .filter(|u| role.admits(u.u.role, lenient))
+                    .collect(),
+                self.duration,
+            ),
+            _ => self.scope(role, position, lenient),
+        }
+    }
+
     /// Speech of this role the recogniser gave no text for that falls inside what a condition
     /// with this position reads (each span counted as one more utterance for `first`/`last`):
     /// whether a phrase was said there is unknown.
@@ -92,7 +125,7 @@ impl<'a> CallView<'a> {
             return None;
         }
         let mut items: Vec<(f64, f64, Option<&'a Untranscribed>)> = self
-            .utts
+            .turns
             .iter()
             .filter(|u| role.admits(u.u.role, lenient))
             .map(|u| (u.u.start, u.u.end, None))
@@ -110,4 +143,53 @@ impl<'a> CallView<'a> {
         };
         items.into_iter().find_map(|i| i.2)
     }
+}
+
+/// Merge each run of one speaker's fragments (adjacent in time order, same role, pause under
+/// [`FRAGMENT_GAP_S`]) into one view; a lone utterance stays borrowed.
+fn merge_fragments<'a>(utts: &[UttView<'a>]) -> Vec<UttView<'a>> {
+    let mut out: Vec<UttView<'a>> = Vec::new();
+    let mut i = 0;
+    while i < utts.len() {
+        let mut j = i + 1;
+        while j < utts.len()
+            && utts[j].u.role == utts[i].u.role
+            && utts[j].u.start - utts[j - 1].u.end < FRAGMENT_GAP_S
+        {
+            j += 1;
+        }
+        out.push(if j == i + 1 {
+            UttView {
+                u: utts[i].u.clone(),
+                pos: utts[i].pos,
+                prep: Prepared::new(&utts[i].u.text, &utts[i].u.tokens),
+            }
+        } else {
+            let run = &utts[i..j];
+            let mut m = (*run[0].u).clone();
+            m.end = run.iter().map(|u| u.u.end).fold(m.end, f64::max);
+            m.text = run.iter().map(|u| u.u.text.as_str()).collect();
+            m.char_times = run.iter().flat_map(|u| u.u.char_times.clone()).collect();
+            // The turn holds the strongest classifier signal of its fragments.
+            for u in &run[1..] {
+                for (head, labels) in &u.u.scores {
+                    let into = m.scores.entry(head.clone()).or_default();
+                    for (label, p) in labels {
+                        let q = into.entry(label.clone()).or_insert(*p);
+                        *q = q.max(*p);
+                    }
+                }
+            }
+            // jieba tokens of the joined text are recomputed when a phrase needs them.
+            m.tokens.clear();
+            let prep = Prepared::new(&m.text, &[]);
+            UttView {
+                u: Cow::Owned(m),
+                pos: run[0].pos,
+                prep,
+            }
+        });
+        i = j;
+    }
+    out
 }

@@ -67,7 +67,9 @@ impl Absence {
         if !cx.view.has_transcript() {
             return Outcome::unknown("no transcript", vec![]);
         }
-        let scope = cx.view.scope(self.role, self.position.as_ref(), cx.lenient);
+        let scope = cx
+            .view
+            .text_scope(self.role, self.position.as_ref(), cx.lenient);
         let said: BTreeSet<&str> = scope
             .iter()
             .flat_map(|u| self.set.hits(u))
@@ -205,7 +207,7 @@ mod tests {
     fn need_all_lists_what_is_missing() {
         let c = call(&[
             ("a", 0.0, 3.0, "您好，我是平安银行客服"),
-            ("a", 3.0, 6.0, "请讲"),
+            ("a", 5.0, 8.0, "请讲"),
         ]);
         let k = cond(
             r#"{ kind = "absence", phrases = ["银行", "工号"], need = "all", role = "agent", position = { first = 1 } }"#,

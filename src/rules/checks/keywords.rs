@@ -127,7 +127,10 @@ impl Keywords {
         }
         let mut found = BTreeSet::new();
         let mut evidence: Vec<Evidence> = Vec::new();
-        for u in cx.view.scope(self.role, self.position.as_ref(), cx.lenient) {
+        for u in cx
+            .view
+            .text_scope(self.role, self.position.as_ref(), cx.lenient)
+        {
             for (i, m) in self.set.hits(u) {
                 found.insert(self.set.phrases[i].raw().to_string());
                 evidence.push(self.set.evidence(u, i, &m));
@@ -148,6 +151,42 @@ impl Keywords {
 mod tests {
     use super::super::testing::{call, cond, eval, ids, problems, texts};
     use super::super::Verdict;
+
+    #[test]
+    fn first_and_last_count_turns_so_a_phrase_cut_in_fragments_is_found() {
+        // The recogniser cut one greeting in three; the company name straddles two pieces.
+        let c = call(&[
+            ("a", 0.5, 1.9, "早上好，这里"),
+            ("a", 2.0, 2.9, "有个客服中"),
+            ("a", 3.0, 4.7, "心，请问有什么可以帮您"),
+            ("c", 5.5, 8.0, "我的宽带断了"),
+            ("a", 9.0, 10.0, "好的"),
+            ("a", 11.5, 12.0, "银行"),
+        ]);
+        let k = |p: &str| {
+            cond(&format!(
+                r#"{{ kind = "keywords", phrases = ["客服中心"], role = "agent", position = {{ {p} }} }}"#
+            ))
+        };
+        let o = eval(&k("first = 1"), &c);
+        assert_eq!(o.verdict, Verdict::Hit);
+        // The evidence is the whole turn, from its first fragment.
+        assert_eq!(o.evidence[0].utterance, Some(0));
+        assert_eq!((o.evidence[0].start, o.evidence[0].end), (0.5, 4.7));
+        assert_eq!(o.evidence[0].text.as_deref(), Some("客服中心"));
+        // A customer turn ends the agent's turn; a pause of 1.5 s does too.
+        let b = cond(
+            r#"{ kind = "keywords", phrases = ["银行"], role = "agent", position = { first = 2 } }"#,
+        );
+        assert_eq!(eval(&b, &c).verdict, Verdict::Clear);
+        let b = cond(
+            r#"{ kind = "keywords", phrases = ["银行"], role = "agent", position = { first = 3 } }"#,
+        );
+        assert_eq!(eval(&b, &c).verdict, Verdict::Hit);
+        // Without a position every utterance is read on its own, as before.
+        let k = cond(r#"{ kind = "keywords", phrases = ["客服中心"], role = "agent" }"#);
+        assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+    }
 
     fn c() -> crate::record::CallRecord {
         call(&[

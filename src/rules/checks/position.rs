@@ -12,7 +12,10 @@ documented! { EXPLAIN,
 /// - `first_s = N`: utterances that start within the first N seconds of the recording;
 /// - `last_s = N`: utterances that end within the last N seconds;
 /// - `first = N` / `last = N`: the first or last N utterances *of the selected role* (so
-///   `role = "agent", position = { first = 1 }` is the agent's opening line).
+///   `role = "agent", position = { first = 1 }` is the agent's opening line). For phrases and
+///   patterns (`keywords`, `absence`, `said`, `regex`) they count *turns*: the fragments the
+///   recogniser cut one turn into (same speaker, nobody between, pauses under 1.2 s) are
+///   read as one text, so 「客服中」「心」 is 客服中心.
 ///
 /// Several keys narrow together (all must hold). Time is measured from the start of the
 /// recording, which on a switch recording is the moment the call was answered.

@@ -102,7 +102,7 @@ impl RegexCheck {
         };
         let evidence: Vec<Evidence> = cx
             .view
-            .scope(self.role, self.position.as_ref(), cx.lenient)
+            .text_scope(self.role, self.position.as_ref(), cx.lenient)
             .into_iter()
             .flat_map(|u| regex_hits(re, &self.ex, u))
             .collect();

@@ -188,7 +188,7 @@ impl Said {
     /// Utterances in scope that match, each with its evidence, in time order.
     pub fn matches<'v>(&self, cx: &Ctx<'v>) -> Vec<(&'v UttView<'v>, Vec<Evidence>)> {
         cx.view
-            .scope(self.role, self.position.as_ref(), cx.lenient)
+            .text_scope(self.role, self.position.as_ref(), cx.lenient)
             .into_iter()
             .filter_map(|u| self.match_one(u).map(|ev| (u, ev)))
             .collect()
@@ -210,7 +210,7 @@ impl Said {
             }
         }
         if let Some(s) = &self.score {
-            let (label, p) = s.best(u.u)?;
+            let (label, p) = s.best(&u.u)?;
             if p < s.at_least {
                 return None;
             }

@@ -112,8 +112,8 @@ impl SpeechRate {
             run.clear();
         };
         for u in cx.view.scope(self.role, None, cx.lenient) {
-            match rate(u.u) {
-                Some(r) if self.out_of_bounds(r) => run.push((u.u, r)),
+            match rate(&u.u) {
+                Some(r) if self.out_of_bounds(r) => run.push((&*u.u, r)),
                 _ => flush(&mut run, &mut evidence),
             }
         }
