@@ -11,8 +11,8 @@ documented! { EXPLAIN,
 /// ## What it checks
 /// Uses the switch's record of who hung up (the `hangup_side` metadata column) when present,
 /// otherwise the acoustic stage's inference. With `while_customer_speaking = true` it hits only
-/// when the recording also ends while the customer is still talking (cut off mid-sentence).
-/// Unknown when neither source can tell.
+/// when the recording also ends while the customer is still talking (cut off mid-sentence),
+/// and is clear whenever they were not, whoever hung up. Unknown when neither source can tell.
 ///
 /// ## Example
 /// ```toml
@@ -68,6 +68,10 @@ impl Hangup {
             HangupSide::Agent => Side::Agent,
             HangupSide::Customer => Side::Customer,
         };
+        // Nobody was cut off mid-sentence: whoever hung up, this cannot have happened.
+        if self.while_customer_speaking && !call.metrics.ended_while_customer_speaking {
+            return Outcome::clear();
+        }
         if side == Side::Unknown {
             return Outcome::unknown("hang-up side unknown", vec![]);
         }
@@ -118,8 +122,13 @@ mod tests {
     #[test]
     fn cut_off_while_customer_speaking() {
         let mut c = call(&[("c", 0.0, 30.0, "我还没说完")]);
-        c.metrics.hangup.side = Side::Agent;
         let k = cond(r#"{ kind = "hangup", side = "agent", while_customer_speaking = true }"#);
+        // Side unknown, but the customer was not cut off: clear, not a review.
+        assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
+        c.metrics.ended_while_customer_speaking = true;
+        assert_eq!(eval(&k, &c).verdict, Verdict::Unknown);
+        c.metrics.ended_while_customer_speaking = false;
+        c.metrics.hangup.side = Side::Agent;
         assert_eq!(eval(&k, &c).verdict, Verdict::Clear);
         c.metrics.ended_while_customer_speaking = true;
         assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
