@@ -119,7 +119,7 @@ fn call_page_shows_what_an_inspector_needs() {
     // Evidence chips and transcript lines carry their time.
     assert!(d.contains(r#"<div class="utt flag sev" id="u5" data-t="22.1" data-end="25""#));
     // The recording: a relative link that resolves to the real file.
-    let src = Regex::new(r#"<audio id="audio"[^>]* src="([^"]+)""#)
+    let src = Regex::new(r#"<audio id="player"[^>]* src="([^"]+)""#)
         .unwrap()
         .captures(&d)
         .unwrap()[1]
@@ -184,7 +184,7 @@ fn index_lists_the_queue_first_and_links_every_call() {
     let out = pages(tmp.path());
     let index = out.join("index.html");
     let d = dom(&url(&index), 1000);
-    let order: Vec<String> = Regex::new(r#"<tr class="q" data-call="([^"]+)""#)
+    let order: Vec<String> = Regex::new(r#"<tr class="qrow" data-call="([^"]+)""#)
         .unwrap()
         .captures_iter(&d)
         .map(|c| c[1].to_string())
