@@ -16,7 +16,7 @@
 //!   denominator is the sum over calls (equal to opportunities × calls for one card);
 //! - trend: the same figures for the previous period of equal length.
 
-use super::html::{esc, num, page_end, page_start, pct};
+use super::html::num;
 use super::time::Date;
 use super::types::ProblemTypes;
 use crate::rules::{Effect, ScorecardSet};
@@ -25,7 +25,6 @@ use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -344,7 +343,8 @@ pub fn write(report: &AgentReport, out: &Path) -> io::Result<Vec<PathBuf>> {
         out.join("agents.csv"),
         out.join("agents.json"),
     ];
-    crate::atomic::write_atomic(&paths[0], html(report).as_bytes())?;
+    super::render::write_assets(out, true)?;
+    crate::atomic::write_atomic(&paths[0], html(report)?.as_bytes())?;
     crate::atomic::write_atomic(&paths[1], csv(report)?.as_bytes())?;
     let json = serde_json::to_vec_pretty(report).map_err(io::Error::other)?;
     crate::atomic::write_atomic(&paths[2], &json)?;
@@ -439,223 +439,20 @@ pub fn csv(r: &AgentReport) -> io::Result<String> {
     ))
 }
 
-fn trend(delta: Option<f64>) -> String {
-    match delta {
-        None => "<span class=\"muted\">—</span>".into(),
-        Some(d) if d > 0.05 => format!("<span style=\"color:var(--green)\">↑ {}</span>", num(d, 1)),
-        Some(d) if d < -0.05 => format!("<span style=\"color:var(--red)\">↓ {}</span>", num(-d, 1)),
-        Some(_) => "→ 0".into(),
-    }
-}
-
-fn label(a: &AgentStats) -> String {
-    match &a.name {
-        Some(n) => format!("{}（{}）", esc(n), esc(&a.agent_id)),
-        None => esc(&a.agent_id),
-    }
-}
-
-pub fn html(r: &AgentReport) -> String {
-    let mut o = String::with_capacity(64 * 1024);
-    page_start(&mut o, &format!("座席质检报告 {} 至 {}", r.from, r.to));
-    let _ = write!(
-        o,
-        "<h1>座席质检报告</h1><p class=\"muted\">统计期间 {} 至 {}（环比：{} 至 {}）· 低分线 {}% · 生成于 {}</p>",
-        r.from,
-        r.to,
-        r.previous_from,
-        r.previous_to,
-        num(r.low_score_pct, 1),
-        super::time::now_utc()
-    );
-    if let Some(all) = &r.overall {
-        o.push_str("<div class=\"cards\">");
-        let mut card = |cls: &str, k: &str, v: String| {
-            let _ = write!(o, "<div class=\"card {cls}\"><div class=\"v\">{v}</div><div class=\"k\">{k}</div></div>");
-        };
-        card("", "座席", r.agents.len().to_string());
-        card("", "监控通话", all.calls.to_string());
-        card(
-            "",
-            "平均得分率（终审）",
-            format!("{}%", num(all.mean_pct, 1)),
-        );
-        card(
-            "",
-            "平均得分率（自动）",
-            format!("{}%", num(all.mean_auto_pct, 1)),
-        );
-        card(
-            if all.fatal_calls > 0 { "bad" } else { "" },
-            "致命错误准确性",
-            pct(all.fatal_accuracy),
-        );
-        card(
-            "",
-            "非致命错误准确性",
-            all.nonfatal_accuracy.map(pct).unwrap_or_else(|| "—".into()),
-        );
-        let warned = r.agents.iter().filter(|a| a.warning).count();
-        card(
-            if warned > 0 { "warn" } else { "" },
-            "低分预警座席",
-            warned.to_string(),
-        );
-        o.push_str("</div>");
-    } else {
-        o.push_str("<p class=\"banner note\">该期间没有已评分的通话。</p>");
-    }
-    o.push_str(
-        "<p class=\"small muted\">致命错误准确性 = 1 − 因致命错误未通过的通话数 / 监控通话数；\
-         非致命错误准确性 = 1 − 非致命错误个数 /（非致命错误机会数 × 监控通话数），机会数为评分表中非致命扣分项的数目。\
-         得分率为终审得分（采用人工复核、申诉结论）占评分表满分的百分比。</p>",
-    );
-    if !r.unknown_cards.is_empty() {
-        let _ = write!(
-            o,
-            "<p class=\"banner note\">以下评分表不在 --rules 目录中，其通话未计入非致命错误准确性：{}</p>",
-            esc(&r.unknown_cards.join("、"))
-        );
-    }
-    o.push_str(&super::quota::html(&r.quotas));
-    o.push_str(
-        "<h2>排名</h2><table id=\"ranking\"><tr><th class=\"num\">排名</th><th>座席</th><th class=\"num\">通话</th>\
-         <th class=\"num\">平均得分率</th><th class=\"num\">自动得分率</th><th class=\"num\">环比</th><th class=\"num\">前 X%</th>\
-         <th class=\"num\">低分通话</th><th class=\"num\">致命错误准确性</th><th class=\"num\">非致命错误准确性</th><th>预警</th></tr>",
-    );
-    for a in &r.agents {
-        let c = &a.current;
-        let _ = write!(
-            o,
-            "<tr data-agent=\"{}\"><td class=\"num\">{}</td><td><a href=\"#a-{}\">{}</a></td><td class=\"num\">{}</td>\
-             <td class=\"num\"><b>{}%</b></td><td class=\"num\">{}%</td><td class=\"num\">{}</td><td class=\"num\">{}%</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            esc(&a.agent_id),
-            a.rank,
-            super::html::url_segment(&a.agent_id),
-            label(a),
-            c.calls,
-            num(c.mean_pct, 1),
-            num(c.mean_auto_pct, 1),
-            trend(a.delta_mean_pct),
-            num(a.top_pct, 1),
-            c.low_score_calls,
-            pct(c.fatal_accuracy),
-            c.nonfatal_accuracy.map(pct).unwrap_or_else(|| "—".into()),
-            if a.warning {
-                "<span class=\"badge b-severe\">低分预警</span>"
-            } else {
-                ""
-            }
-        );
-    }
-    o.push_str("</table>");
-
-    for a in &r.agents {
-        let c = &a.current;
-        let _ = write!(
-            o,
-            "<section class=\"agent\" id=\"a-{}\"><h2>{} <span class=\"muted small\">第 {} 名 · 前 {}%</span>{}</h2>",
-            super::html::url_segment(&a.agent_id),
-            label(a),
-            a.rank,
-            num(a.top_pct, 1),
-            if a.warning {
-                format!(" <span class=\"badge b-severe\">低分预警：平均 {}% 低于 {}%</span>", num(c.mean_pct, 1), num(r.low_score_pct, 1))
-            } else {
-                String::new()
-            }
-        );
-        let _ = write!(
-            o,
-            "<div class=\"cols3\"><div><h3>指标</h3><table class=\"figures\"><tr><th></th><th class=\"num\">本期</th><th class=\"num\">上期</th></tr>\
-             <tr><td>监控通话</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>平均得分率（终审）</td><td class=\"num\"><b>{}%</b> {}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>平均得分率（自动）</td><td class=\"num\">{}%</td><td class=\"num\">{}</td></tr>\
-             <tr><td>低分通话</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>致命错误通话</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>致命错误准确性</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>非致命错误 / 机会</td><td class=\"num\">{} / {}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>非致命错误准确性</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
-             <tr><td>经人工复核的通话</td><td class=\"num\">{}</td><td></td></tr></table></div>",
-            c.calls,
-            a.previous.as_ref().map(|p| p.calls.to_string()).unwrap_or_else(|| "—".into()),
-            num(c.mean_pct, 1),
-            trend(a.delta_mean_pct),
-            a.previous.as_ref().map(|p| format!("{}%", num(p.mean_pct, 1))).unwrap_or_else(|| "—".into()),
-            num(c.mean_auto_pct, 1),
-            a.previous.as_ref().map(|p| format!("{}%", num(p.mean_auto_pct, 1))).unwrap_or_else(|| "—".into()),
-            c.low_score_calls,
-            a.previous.as_ref().map(|p| p.low_score_calls.to_string()).unwrap_or_else(|| "—".into()),
-            c.fatal_calls,
-            a.previous.as_ref().map(|p| p.fatal_calls.to_string()).unwrap_or_else(|| "—".into()),
-            pct(c.fatal_accuracy),
-            a.previous.as_ref().map(|p| pct(p.fatal_accuracy)).unwrap_or_else(|| "—".into()),
-            c.nonfatal_errors,
-            c.opportunities,
-            a.previous.as_ref().map(|p| format!("{} / {}", p.nonfatal_errors, p.opportunities)).unwrap_or_else(|| "—".into()),
-            c.nonfatal_accuracy.map(pct).unwrap_or_else(|| "—".into()),
-            a.previous.as_ref().and_then(|p| p.nonfatal_accuracy).map(pct).unwrap_or_else(|| "—".into()),
-            a.reviewed_calls
-        );
-        o.push_str("<div><h3>问题类型</h3><table class=\"types\"><tr><th>类型</th><th class=\"num\">次数</th></tr>");
-        for t in &r.types {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
-                esc(t),
-                a.flags_by_type.get(t).copied().unwrap_or(0)
-            );
-        }
-        o.push_str("</table><h3>严重程度</h3><table class=\"severity\"><tr><th>程度</th><th class=\"num\">次数</th></tr>");
-        for s in SEVERITIES {
-            let _ = write!(
-                o,
-                "<tr><td>{s}</td><td class=\"num\">{}</td></tr>",
-                a.flags_by_severity.get(s).copied().unwrap_or(0)
-            );
-        }
-        o.push_str("</table></div><div><h3>最常见的问题（辅导重点）</h3>");
-        if a.top_items.is_empty() {
-            o.push_str("<p class=\"muted\">无扣分项。</p>");
-        } else {
-            o.push_str("<table><tr><th>问题</th><th class=\"num\">通话数</th></tr>");
-            for (name, n) in &a.top_items {
-                let _ = write!(
-                    o,
-                    "<tr><td>{}</td><td class=\"num\">{n}</td></tr>",
-                    esc(name)
-                );
-            }
-            o.push_str("</table>");
-        }
-        let _ = write!(o, "<h3>低分通话（低于 {}%）</h3>", num(r.low_score_pct, 1));
-        if a.low_calls.is_empty() {
-            o.push_str("<p class=\"muted\">无。</p>");
-        } else {
-            o.push_str("<table><tr><th>通话</th><th>日期</th><th class=\"num\">得分率</th></tr>");
-            for (id, date, p, fatal) in &a.low_calls {
-                let _ = write!(
-                    o,
-                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}%{}</td></tr>",
-                    esc(id),
-                    esc(date),
-                    num(*p, 1),
-                    if *fatal {
-                        " <span class=\"badge b-fatal\">致命</span>"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            o.push_str("</table>");
-        }
-        o.push_str("</div></div>");
-        o.push_str(&super::monthly::agent_html(&a.monthly));
-        o.push_str("</section>");
-    }
-    page_end(&mut o, None);
-    o
+/// agents.html: `templates/export/agents.html`; its ranking table is the macro the server's
+/// agent page uses too (`templates/parts/agents.html`).
+pub fn html(r: &AgentReport) -> io::Result<String> {
+    let warned = r.agents.iter().filter(|a| a.warning).count();
+    super::render::export_page(
+        "export/agents.html",
+        "",
+        minijinja::context! {
+            r => r,
+            warned => warned,
+            severities => SEVERITIES,
+            generated => super::time::now_utc(),
+        },
+    )
 }
 
 /// Arguments of `zhijian report`.

@@ -2,16 +2,19 @@
 //! in the call), then the random sample and special listening, then the batch summary —
 //! calls inspected and failed, score distribution, fatal and severe flags, top findings and
 //! per-queue figures. Plus the same data as CSV/JSON for spreadsheets and other tools.
+//!
+//! The page is `templates/export/index.html`, fed an [`IndexView`]; its queue rows are the
+//! macro the server's queue uses too (`templates/parts/queue.html`).
 
-use super::html::{self, clock, duration_zh, esc, num, page_end, page_start, url_segment};
-use super::queue::{Level, ReviewQueue};
+use super::html::{self, clock, num};
+use super::queue::ReviewQueue;
 use super::summary::CallSummary;
+use super::views::{reasons, score_class, Links, QueueRowView};
 use super::ReportOptions;
 use crate::record::CallStatus;
 use crate::rules::{Effect, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
@@ -41,7 +44,8 @@ pub fn write_all(
     .map_err(io::Error::other)?;
     crate::atomic::write_atomic(&out.join("review_queue.json"), &json)?;
     crate::atomic::write_atomic(&out.join("queues.csv"), queues_csv(&queues)?.as_bytes())?;
-    let page = index_html(calls, q, &queues, &by_id, opts);
+    let page = index_html(calls, q, &queues, &by_id, opts)?;
+    super::render::write_assets(out, true)?;
     crate::atomic::write_atomic(&out.join("index.html"), page.as_bytes())
 }
 
@@ -53,7 +57,7 @@ struct QueueJson<'a> {
 }
 
 /// Per-queue figures.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct QueueFigures {
     pub queue: String,
     pub calls: usize,
@@ -255,7 +259,7 @@ fn queue_csv(q: &ReviewQueue, by_id: &HashMap<&str, &CallSummary>) -> io::Result
             c.map(|c| num(c.duration_s, 2)).unwrap_or_default(),
             opt_num(c.and_then(|c| c.score), 2),
             opt_num(c.and_then(|c| c.max_score), 2),
-            page_link(&e.call_id, e.at),
+            Links::Export.call(&e.call_id, e.at),
         ])?;
     }
     finish_csv(w)
@@ -294,36 +298,145 @@ fn queues_csv(qs: &[QueueFigures]) -> io::Result<String> {
     finish_csv(w)
 }
 
-/// Link to a call page, positioned at `at` when known.
-fn page_link(call_id: &str, at: Option<f64>) -> String {
-    match at {
-        Some(t) => format!("calls/{}.html#t={}", url_segment(call_id), num(t, 2)),
-        None => format!("calls/{}.html", url_segment(call_id)),
-    }
+/// What `templates/export/index.html` shows (see the module comment).
+#[derive(Serialize)]
+struct IndexView<'a> {
+    generated: String,
+    calls: usize,
+    audio_s: f64,
+    cards: Vec<Card>,
+    risky: usize,
+    queue: Vec<QueueRowView>,
+    sample: SampleView,
+    buckets: Vec<Bucket>,
+    scored: usize,
+    unscored: usize,
+    stats: Option<Stats>,
+    severe: Vec<SevereRow<'a>>,
+    top: Vec<TopFinding>,
+    queues: &'a [QueueFigures],
+    failed: Vec<CallRow<'a>>,
+    failed_total: usize,
+    silent: Vec<CallRow<'a>>,
+    silent_total: usize,
+    all: Vec<CallRow<'a>>,
+    all_total: usize,
 }
 
-/// Link that opens a call page and plays from `t` (the ▶ evidence links).
-fn play_link(call_id: &str, t: f64) -> String {
-    format!("{}&play", page_link(call_id, Some(t)))
+#[derive(Serialize)]
+struct Card {
+    class: &'static str,
+    k: &'static str,
+    v: String,
 }
 
-fn score_cell(c: &CallSummary) -> String {
-    match (c.score, c.max_score) {
-        (Some(s), Some(m)) => {
-            let cls = if c.fatal.is_some() || c.score_pct.unwrap_or(0.0) < 60.0 {
-                "color:var(--red)"
-            } else if c.score_pct.unwrap_or(0.0) < 80.0 {
-                "color:var(--orange)"
-            } else {
-                ""
-            };
-            format!(
-                "<b style=\"{cls}\">{}</b><span class=\"muted small\">/{}</span>",
-                num(s, 1),
-                num(m, 0)
-            )
+#[derive(Serialize)]
+struct SampleView {
+    by: &'static str,
+    confidence: String,
+    groups: Vec<SampleRow>,
+}
+
+#[derive(Serialize)]
+struct SampleRow {
+    label: String,
+    population: usize,
+    size: usize,
+    /// (call id, link).
+    calls: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct Bucket {
+    label: String,
+    n: usize,
+    red: bool,
+    /// Bar length, percent of the largest bucket.
+    width: f64,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    mean: f64,
+    median: f64,
+    min: f64,
+}
+
+#[derive(Serialize)]
+struct SevereRow<'a> {
+    severity: Severity,
+    fatal: bool,
+    name: &'a str,
+    id: &'a str,
+    call_id: &'a str,
+    href: String,
+    agent: String,
+    at: Option<f64>,
+    play: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TopFinding {
+    id: String,
+    name: String,
+    category: String,
+    severity: Severity,
+    fatal: bool,
+    calls: usize,
+    /// Share of the scored calls.
+    share: f64,
+    occurrences: usize,
+}
+
+/// A call in the failed, no-speech and all-calls tables.
+#[derive(Serialize)]
+struct CallRow<'a> {
+    call_id: &'a str,
+    href: String,
+    file: &'a str,
+    error: Option<&'a str>,
+    agent: String,
+    queue: Option<&'a str>,
+    time: String,
+    duration_s: f64,
+    score: Option<f64>,
+    max_score: Option<f64>,
+    score_class: &'static str,
+    grade: Option<&'static str>,
+    flags: usize,
+    silences: usize,
+    interruptions: usize,
+    hangup: &'static str,
+}
+
+impl<'a> CallRow<'a> {
+    fn of(c: &'a CallSummary) -> CallRow<'a> {
+        CallRow {
+            call_id: &c.call_id,
+            href: Links::Export.call(&c.call_id, None),
+            file: &c.file,
+            error: c.error.as_deref(),
+            agent: c.agent_label(),
+            queue: c.queue.as_deref(),
+            time: html::short_time(c.start_time.as_deref()),
+            duration_s: c.duration_s,
+            score: c.score,
+            max_score: c.max_score,
+            score_class: score_class(c.score_pct, c.fatal.is_some()),
+            grade: c.grade,
+            flags: c
+                .flags
+                .iter()
+                .filter(|f| f.effect == Effect::Deduct)
+                .count(),
+            silences: c.silence_count,
+            interruptions: c.interruptions_by_agent,
+            hangup: match c.hangup_side {
+                "agent" => "座席",
+                "customer" => "客户",
+                _ => "—",
+            },
         }
-        _ => "<span class=\"muted\">未评分</span>".into(),
     }
 }
 
@@ -333,259 +446,211 @@ fn index_html(
     queues: &[QueueFigures],
     by_id: &HashMap<&str, &CallSummary>,
     opts: &ReportOptions,
-) -> String {
-    let mut o = String::with_capacity(128 * 1024);
-    page_start(&mut o, "智检 · 质检报告与复核队列");
+) -> io::Result<String> {
     let ok: Vec<&CallSummary> = calls
         .iter()
         .filter(|c| c.status == CallStatus::Ok)
         .collect();
-    let failed: Vec<&CallSummary> = calls
-        .iter()
-        .filter(|c| c.status == CallStatus::Failed)
-        .collect();
     let scored: Vec<f64> = ok.iter().filter_map(|c| c.score_pct).collect();
-    let fatal_calls = ok.iter().filter(|c| c.fatal.is_some()).count();
-    let severe: usize = ok.iter().map(|c| c.severe_flags()).sum();
     let risky = q.entries.iter().filter(|e| e.level.is_some()).count();
-    let audio: f64 = calls.iter().map(|c| c.duration_s).sum();
-
-    let _ = write!(
-        o,
-        "<h1>智检 · 质检报告</h1><p class=\"muted small\">生成于 {} · 共 {} 通录音，{}</p>",
-        super::time::now_utc(),
-        calls.len(),
-        duration_zh(audio)
+    let limit = opts.html_row_limit;
+    let with_status =
+        |s: CallStatus| -> Vec<&CallSummary> { calls.iter().filter(|c| c.status == s).collect() };
+    let (failed, silent) = (
+        with_status(CallStatus::Failed),
+        with_status(CallStatus::NoSpeech),
     );
-    o.push_str("<div class=\"cards\">");
-    let mut card = |cls: &str, k: &str, v: String| {
-        let _ = write!(
-            o,
-            "<div class=\"card {cls}\"><div class=\"v\">{v}</div><div class=\"k\">{k}</div></div>"
-        );
+    // All scored calls, lowest score first.
+    let mut all = ok.clone();
+    all.sort_by(|a, b| {
+        a.score_pct
+            .unwrap_or(f64::INFINITY)
+            .total_cmp(&b.score_pct.unwrap_or(f64::INFINITY))
+            .then(a.call_id.cmp(&b.call_id))
+    });
+    let v = IndexView {
+        generated: super::time::now_utc(),
+        calls: calls.len(),
+        audio_s: calls.iter().map(|c| c.duration_s).sum(),
+        cards: cards(&ok, failed.len(), risky, &scored),
+        risky,
+        queue: queue_rows(q, by_id, limit),
+        sample: sample_view(q, &ok, opts),
+        buckets: buckets(&scored),
+        scored: scored.len(),
+        unscored: ok.len() - scored.len(),
+        stats: stats(&scored),
+        severe: severe_rows(&ok, limit),
+        top: top_findings(&ok, scored.len()),
+        queues,
+        failed: failed.iter().take(limit).map(|c| CallRow::of(c)).collect(),
+        failed_total: failed.len(),
+        silent: silent.iter().take(limit).map(|c| CallRow::of(c)).collect(),
+        silent_total: silent.len(),
+        all: all.iter().take(limit).map(|c| CallRow::of(c)).collect(),
+        all_total: all.len(),
     };
-    card("", "已质检通话", ok.len().to_string());
-    card(
-        if failed.is_empty() { "" } else { "bad" },
-        "质检失败",
-        failed.len().to_string(),
-    );
-    card(
-        if risky > 0 { "warn" } else { "" },
-        "需优先复核",
-        risky.to_string(),
-    );
-    card(
-        if fatal_calls > 0 { "bad" } else { "" },
-        "致命错误通话",
-        fatal_calls.to_string(),
-    );
-    card(
-        if severe > 0 { "warn" } else { "" },
-        "严重问题",
-        severe.to_string(),
-    );
-    card(
+    super::render::export_page(
+        "export/index.html",
         "",
-        "平均得分率",
-        if scored.is_empty() {
-            "—".into()
-        } else {
-            format!(
-                "{}%",
-                num(scored.iter().sum::<f64>() / scored.len() as f64, 1)
-            )
-        },
-    );
-    o.push_str("</div>");
-    o.push_str(
-        "<p class=\"toc noprint small\"><a href=\"#queue\">复核队列</a><a href=\"#sample\">随机抽样</a>\
-         <a href=\"#summary\">批次概况</a><a href=\"#findings\">主要问题</a><a href=\"#queues\">各队列</a>\
-         <a href=\"#failed\">失败通话</a><a href=\"#calls\">全部通话</a>\
-         · 下载：<a href=\"review_queue.csv\">review_queue.csv</a> <a href=\"calls.csv\">calls.csv</a> \
-         <a href=\"queues.csv\">queues.csv</a> <a href=\"review_queue.json\">review_queue.json</a></p>",
-    );
+        minijinja::context! { v => v, o => opts },
+    )
+}
 
-    // ---- ① Review queue.
-    let _ = write!(
-        o,
-        "<h2 id=\"queue\">① 复核队列：先听这些通话（{risky} 通）</h2>\
-         <p class=\"small muted\">排序：致命错误 &gt; 严重问题 &gt; 客户不满（分类器）&gt; 低分（低于 {}%）&gt; 特殊调听\
-         （投诉、{} 天内重复来电、超长 ≥ {}、超短 ≤ {}）；同级别失分越多越靠前。点击「证据」直接跳到录音中的位置。</p>",
-        num(opts.low_score_pct, 1),
-        num(opts.repeat_days, 1),
-        duration_zh(opts.long_call_s),
-        duration_zh(opts.short_call_s)
-    );
-    if risky == 0 {
-        o.push_str(
-            "<p class=\"banner note\">本批次没有需要优先复核的通话。请按下方随机抽样听取。</p>",
-        );
+fn cards(ok: &[&CallSummary], failed: usize, risky: usize, scored: &[f64]) -> Vec<Card> {
+    let fatal = ok.iter().filter(|c| c.fatal.is_some()).count();
+    let severe: usize = ok.iter().map(|c| c.severe_flags()).sum();
+    let flag = |bad: bool, class: &'static str| if bad { class } else { "" };
+    let mean = if scored.is_empty() {
+        "—".into()
     } else {
-        o.push_str(
-            "<table id=\"queue-table\"><tr><th>#</th><th>风险</th><th>通话</th><th>座席</th><th>队列</th>\
-             <th>时间</th><th class=\"num\">得分</th><th>原因（点击证据时间播放）</th></tr>",
-        );
-        for e in q
-            .entries
-            .iter()
-            .filter(|e| e.level.is_some())
-            .take(opts.html_row_limit)
-        {
-            let Some(c) = by_id.get(e.call_id.as_str()) else {
-                continue;
-            };
-            let level = e.level.unwrap_or(Level::Special);
-            let reasons: String = e
-                .reasons
-                .iter()
-                .map(|r| {
-                    let at =
-                        r.at.map(|t| {
-                            format!(
-                                " <a class=\"ev\" href=\"{}\">▶ {}</a>",
-                                esc(&play_link(&e.call_id, t)),
-                                clock(t)
-                            )
-                        })
-                        .unwrap_or_default();
-                    format!(
-                        "<div><span class=\"badge {}\">{}</span> {}{at}</div>",
-                        r.level.class(),
-                        r.level.zh(),
-                        esc(&r.text)
-                    )
-                })
-                .collect();
-            let _ = write!(
-                o,
-                "<tr class=\"q\" data-call=\"{}\"><td class=\"num\">{}</td><td><span class=\"badge {}\">{}</span>\
-                 <div class=\"small muted\">风险 {}</div></td><td><a href=\"{}\">{}</a>{}</td><td>{}</td><td>{}</td>\
-                 <td class=\"small nowrap\">{}</td><td class=\"num\">{}</td><td>{reasons}</td></tr>",
-                esc(&e.call_id),
-                e.rank,
-                level.class(),
-                level.zh(),
-                num(e.risk, 1),
-                esc(&page_link(&e.call_id, e.at)),
-                esc(&e.call_id),
-                if e.sampled { " <span class=\"badge b-grey\">抽样</span>" } else { "" },
-                esc(&c.agent_label()),
-                esc(c.queue.as_deref().unwrap_or("—")),
-                esc(&super::html::short_time(c.start_time.as_deref())),
-                score_cell(c)
-            );
-        }
-        o.push_str("</table>");
-        if risky > opts.html_row_limit {
-            let _ = write!(
-                o,
-                "<p class=\"small muted\">只列出前 {} 通；完整队列见 review_queue.csv。</p>",
-                opts.html_row_limit
-            );
-        }
-    }
-
-    // ---- ② Random sample.
-    let s = &opts.sample;
-    let by = match s.by {
-        super::SampleBy::Agent => "座席",
-        super::SampleBy::Queue => "队列",
+        format!(
+            "{}%",
+            num(scored.iter().sum::<f64>() / scored.len() as f64, 1)
+        )
     };
-    let _ = write!(
-        o,
-        "<h2 id=\"sample\">② 随机抽样（COPC，按{by}）</h2>\
-         <p class=\"small muted\">样本量 n = z²·p·(1−p)/e²，再做有限总体修正 n/(1+(n−1)/N)，向上取整；\
-         z = {}（置信度 {}），p = {}（未知错误率时取最保守值），e = ±{}。抽样可复现（随机种子 {}）。</p>",
-        num(s.z, 4),
-        confidence_label(s.z),
-        num(s.p, 2),
-        html::pct(s.margin),
-        s.seed
-    );
-    o.push_str(&format!(
-        "<table id=\"sample-table\"><tr><th>{by}</th><th class=\"num\">通话数 N</th><th class=\"num\">抽样数 n</th><th>抽中的通话</th></tr>"
-    ));
-    for g in &q.samples {
-        let label = match s.by {
-            super::SampleBy::Agent => ok
-                .iter()
-                .find(|c| {
-                    c.agent_id.as_deref() == Some(&g.group)
-                        || c.agent_name.as_deref() == Some(&g.group)
-                })
-                .map(|c| c.agent_label())
-                .unwrap_or_else(|| g.group.clone()),
-            super::SampleBy::Queue => g.group.clone(),
-        };
-        let links: String = g
-            .calls
-            .iter()
-            .map(|id| format!("<a href=\"{}\">{}</a> ", esc(&page_link(id, None)), esc(id)))
-            .collect();
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"small\">{links}</td></tr>",
-            esc(&label),
-            g.population,
-            g.size
-        );
-    }
-    o.push_str("</table>");
+    vec![
+        Card {
+            class: "",
+            k: "已质检通话",
+            v: ok.len().to_string(),
+        },
+        Card {
+            class: flag(failed > 0, "bad"),
+            k: "质检失败",
+            v: failed.to_string(),
+        },
+        Card {
+            class: flag(risky > 0, "warn"),
+            k: "需优先复核",
+            v: risky.to_string(),
+        },
+        Card {
+            class: flag(fatal > 0, "bad"),
+            k: "致命错误通话",
+            v: fatal.to_string(),
+        },
+        Card {
+            class: flag(severe > 0, "warn"),
+            k: "严重问题",
+            v: severe.to_string(),
+        },
+        Card {
+            class: "",
+            k: "平均得分率",
+            v: mean,
+        },
+    ]
+}
 
-    // ---- ③ Batch summary.
-    o.push_str("<h2 id=\"summary\">③ 批次概况</h2><div class=\"cols\"><div>");
-    o.push_str("<h3>得分分布</h3>");
-    let buckets: [(&str, f64, f64); 5] = [
+/// The risky calls of the queue, as the shared queue rows.
+fn queue_rows(
+    q: &ReviewQueue,
+    by_id: &HashMap<&str, &CallSummary>,
+    limit: usize,
+) -> Vec<QueueRowView> {
+    q.entries
+        .iter()
+        .filter(|e| e.level.is_some())
+        .take(limit)
+        .filter_map(|e| {
+            let c = by_id.get(e.call_id.as_str())?;
+            let mut row = QueueRowView::call(
+                &e.call_id,
+                e.at,
+                Links::Export,
+                c.agent_label(),
+                c.queue.clone(),
+                c.start_time.as_deref(),
+                c.duration_s,
+            )
+            .with_level(e.level, e.risk)
+            .with_score(c.score, c.max_score, c.fatal.is_some());
+            row.rank = e.rank;
+            row.sampled = e.sampled;
+            row.reasons = reasons(&e.call_id, &e.reasons, Links::Export);
+            Some(row)
+        })
+        .collect()
+}
+
+fn sample_view(q: &ReviewQueue, ok: &[&CallSummary], opts: &ReportOptions) -> SampleView {
+    let s = &opts.sample;
+    let groups = q
+        .samples
+        .iter()
+        .map(|g| SampleRow {
+            label: match s.by {
+                super::SampleBy::Agent => ok
+                    .iter()
+                    .find(|c| {
+                        c.agent_id.as_deref() == Some(&g.group)
+                            || c.agent_name.as_deref() == Some(&g.group)
+                    })
+                    .map(|c| c.agent_label())
+                    .unwrap_or_else(|| g.group.clone()),
+                super::SampleBy::Queue => g.group.clone(),
+            },
+            population: g.population,
+            size: g.size,
+            calls: g
+                .calls
+                .iter()
+                .map(|id| (id.clone(), Links::Export.call(id, None)))
+                .collect(),
+        })
+        .collect();
+    SampleView {
+        by: match s.by {
+            super::SampleBy::Agent => "座席",
+            super::SampleBy::Queue => "队列",
+        },
+        confidence: confidence_label(s.z),
+        groups,
+    }
+}
+
+fn buckets(scored: &[f64]) -> Vec<Bucket> {
+    let ranges: [(&str, f64, f64); 5] = [
         ("90–100（优秀）", 90.0, 1000.0),
         ("80–89（良好）", 80.0, 90.0),
         ("60–79（合格）", 60.0, 80.0),
         ("1–59（不合格）", f64::MIN_POSITIVE, 60.0),
-        ("0", f64::NEG_INFINITY, f64::MIN_POSITIVE),
+        ("0（含致命错误）", f64::NEG_INFINITY, f64::MIN_POSITIVE),
     ];
-    let counts: Vec<usize> = buckets
+    let counts: Vec<usize> = ranges
         .iter()
         .map(|(_, lo, hi)| scored.iter().filter(|p| **p >= *lo && **p < *hi).count())
         .collect();
-    let maxc = counts.iter().copied().max().unwrap_or(0).max(1);
-    o.push_str("<table id=\"distribution\"><tr><th>得分率</th><th class=\"num\">通话</th><th style=\"width:55%\"></th></tr>");
-    for ((label, lo, _), n) in buckets.iter().zip(&counts) {
-        let red = *lo < 60.0;
-        let _ = write!(
-            o,
-            "<tr><td class=\"nowrap\">{label}{}</td><td class=\"num\">{n}</td><td><span class=\"bar{}\" style=\"width:{:.1}%\"></span></td></tr>",
-            if *label == "0" { "（含致命错误）" } else { "" },
-            if red { " red" } else { "" },
-            *n as f64 / maxc as f64 * 100.0
-        );
+    let most = counts.iter().copied().max().unwrap_or(0).max(1);
+    ranges
+        .iter()
+        .zip(counts)
+        .map(|((label, lo, _), n)| Bucket {
+            label: label.to_string(),
+            n,
+            red: *lo < 60.0,
+            width: n as f64 / most as f64 * 100.0,
+        })
+        .collect()
+}
+
+fn stats(scored: &[f64]) -> Option<Stats> {
+    if scored.is_empty() {
+        return None;
     }
-    let unscored = ok.len() - scored.len();
-    let _ = write!(
-        o,
-        "</table><p class=\"small muted\">已评分 {} 通{}。{}</p>",
-        scored.len(),
-        if unscored > 0 {
-            format!("，未评分 {unscored} 通")
-        } else {
-            String::new()
-        },
-        if scored.is_empty() {
-            String::new()
-        } else {
-            let mut v = scored.clone();
-            v.sort_by(|a, b| a.total_cmp(b));
-            format!(
-                "平均 {}%，中位数 {}%，最低 {}%。",
-                num(v.iter().sum::<f64>() / v.len() as f64, 1),
-                num(median(&v), 1),
-                num(v[0], 1)
-            )
-        }
-    );
-    o.push_str("</div><div>");
-    // Fatal and severe flags.
-    o.push_str("<h3>致命错误与严重问题</h3>");
-    let mut sev_rows: Vec<(&CallSummary, &super::summary::Flag)> = ok
+    let mut v = scored.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(Stats {
+        mean: v.iter().sum::<f64>() / v.len() as f64,
+        median: median(&v),
+        min: v[0],
+    })
+}
+
+/// Fatal and severe flags, fatal first.
+fn severe_rows<'a>(ok: &[&'a CallSummary], limit: usize) -> Vec<SevereRow<'a>> {
+    let mut rows: Vec<(&CallSummary, &super::summary::Flag)> = ok
         .iter()
         .flat_map(|c| {
             c.flags
@@ -596,195 +661,59 @@ fn index_html(
                 .map(move |f| (*c, f))
         })
         .collect();
-    sev_rows.sort_by(|a, b| {
+    rows.sort_by(|a, b| {
         b.1.fatal
             .cmp(&a.1.fatal)
             .then(a.0.call_id.cmp(&b.0.call_id))
     });
-    if sev_rows.is_empty() {
-        o.push_str("<p class=\"muted\">无。</p>");
-    } else {
-        o.push_str("<table id=\"severe\"><tr><th>级别</th><th>问题</th><th>通话</th><th>座席</th><th>证据</th></tr>");
-        for (c, f) in sev_rows.iter().take(opts.html_row_limit) {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{} <span class=\"muted small\">{}</span></td><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                super::call_page::severity_badge(f.severity, f.fatal),
-                esc(&f.name),
-                esc(&f.id),
-                esc(&page_link(&c.call_id, f.at)),
-                esc(&c.call_id),
-                esc(&c.agent_label()),
-                f.at.map(|t| format!("<a class=\"ev\" href=\"{}\">▶ {}</a>", esc(&play_link(&c.call_id, t)), clock(t))).unwrap_or_default()
-            );
-        }
-        o.push_str("</table>");
-    }
-    o.push_str("</div></div>");
+    rows.into_iter()
+        .take(limit)
+        .map(|(c, f)| SevereRow {
+            severity: f.severity,
+            fatal: f.fatal,
+            name: &f.name,
+            id: &f.id,
+            call_id: &c.call_id,
+            href: Links::Export.call(&c.call_id, f.at),
+            agent: c.agent_label(),
+            at: f.at,
+            play: f.at.map(|t| Links::Export.play(&c.call_id, t)),
+        })
+        .collect()
+}
 
-    // Top findings.
-    // (item id, name) → (category, severity, fatal, calls, occurrences)
-    type Tally = (String, Severity, bool, usize, usize);
-    let mut top: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    for c in &ok {
+/// The 20 deduction lines that hit the most calls.
+fn top_findings(ok: &[&CallSummary], scored: usize) -> Vec<TopFinding> {
+    let mut top: BTreeMap<(String, String), TopFinding> = BTreeMap::new();
+    for c in ok {
         for f in c.flags.iter().filter(|f| f.effect == Effect::Deduct) {
-            let e = top.entry((f.id.clone(), f.name.clone())).or_insert((
-                f.category.clone(),
-                f.severity,
-                f.fatal,
-                0,
-                0,
-            ));
-            e.3 += 1;
-            e.4 += f.occurrences;
+            let t = top
+                .entry((f.id.clone(), f.name.clone()))
+                .or_insert_with(|| TopFinding {
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    category: f.category.clone(),
+                    severity: f.severity,
+                    fatal: f.fatal,
+                    calls: 0,
+                    share: 0.0,
+                    occurrences: 0,
+                });
+            t.calls += 1;
+            t.occurrences += f.occurrences;
         }
     }
-    let mut top: Vec<_> = top.into_iter().collect();
-    top.sort_by(|a, b| b.1 .3.cmp(&a.1 .3).then(a.0.cmp(&b.0)));
-    o.push_str("<h3 id=\"findings\">主要问题（按涉及通话数）</h3>");
-    if top.is_empty() {
-        o.push_str("<p class=\"muted\">无扣分项。</p>");
-    } else {
-        o.push_str("<table id=\"top-findings\"><tr><th>问题</th><th>分类</th><th>严重度</th><th class=\"num\">涉及通话</th><th class=\"num\">占已评分</th><th class=\"num\">次数</th></tr>");
-        for ((id, name), (cat, sev, fatal, n_calls, occ)) in top.iter().take(20) {
-            let _ = write!(
-                o,
-                "<tr><td>{} <span class=\"muted small\">{}</span></td><td>{}</td><td>{}</td><td class=\"num\">{n_calls}</td><td class=\"num\">{}</td><td class=\"num\">{occ}</td></tr>",
-                esc(name),
-                esc(id),
-                esc(cat),
-                super::call_page::severity_badge(*sev, *fatal),
-                html::pct(*n_calls as f64 / scored.len().max(1) as f64)
-            );
-        }
-        o.push_str("</table>");
-    }
-
-    // Per queue.
-    o.push_str(
-        "<h3 id=\"queues\">各队列</h3><table id=\"queue-figures\"><tr><th>队列</th><th class=\"num\">通话</th><th class=\"num\">失败</th>\
-         <th class=\"num\">平均得分率</th><th class=\"num\">致命错误通话</th><th class=\"num\">严重问题</th>\
-         <th class=\"num\">平均时长</th><th class=\"num\">冷场/通</th><th class=\"num\">座席抢话/通</th><th class=\"num\">需复核</th></tr>",
-    );
-    for f in queues {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(&f.queue),
-            f.calls,
-            f.failed,
-            f.mean_pct.map(|p| format!("{}%", num(p, 1))).unwrap_or_else(|| "—".into()),
-            f.fatal_calls,
-            f.severe_flags,
-            duration_zh(f.mean_duration_s),
-            num(f.silences_per_call, 2),
-            num(f.agent_interruptions_per_call, 2),
-            f.in_review_queue
-        );
-    }
-    o.push_str("</table>");
-
-    // ---- Failed calls.
-    let _ = write!(
-        o,
-        "<h2 id=\"failed\">④ 质检失败的通话（{}）</h2>",
-        failed.len()
-    );
-    if failed.is_empty() {
-        o.push_str("<p class=\"muted\">全部通话都已质检。</p>");
-    } else {
-        o.push_str("<table id=\"failed-table\"><tr><th>通话</th><th>文件</th><th>原因</th></tr>");
-        for c in failed.iter().take(opts.html_row_limit) {
-            let _ = write!(
-                o,
-                "<tr><td><a href=\"{}\">{}</a></td><td class=\"small\">{}</td><td>{}</td></tr>",
-                esc(&page_link(&c.call_id, None)),
-                esc(&c.call_id),
-                esc(&c.file),
-                esc(c.error.as_deref().unwrap_or(""))
-            );
-        }
-        o.push_str("</table>");
-    }
-
-    // ---- Recordings without speech: not scored, not in any average.
-    let silent: Vec<&CallSummary> = calls
-        .iter()
-        .filter(|c| c.status == CallStatus::NoSpeech)
-        .collect();
-    if !silent.is_empty() {
-        let _ = write!(
-            o,
-            "<h2 id=\"no-speech\">无语音的录音（{}，未评分，不计入平均分）</h2>",
-            silent.len()
-        );
-        o.push_str(
-            "<table id=\"no-speech-table\"><tr><th>通话</th><th>文件</th><th>时长</th></tr>",
-        );
-        for c in silent.iter().take(opts.html_row_limit) {
-            let _ = write!(
-                o,
-                "<tr><td><a href=\"{}\">{}</a></td><td class=\"small\">{}</td><td>{}</td></tr>",
-                esc(&page_link(&c.call_id, None)),
-                esc(&c.call_id),
-                esc(&c.file),
-                duration_zh(c.duration_s)
-            );
-        }
-        o.push_str("</table>");
-    }
-
-    // ---- All calls, lowest score first.
-    let mut all: Vec<&CallSummary> = ok.clone();
-    all.sort_by(|a, b| {
-        a.score_pct
-            .unwrap_or(f64::INFINITY)
-            .total_cmp(&b.score_pct.unwrap_or(f64::INFINITY))
-            .then(a.call_id.cmp(&b.call_id))
+    let mut top: Vec<TopFinding> = top.into_values().collect();
+    top.sort_by(|a, b| {
+        b.calls
+            .cmp(&a.calls)
+            .then((&a.id, &a.name).cmp(&(&b.id, &b.name)))
     });
-    let _ = write!(
-        o,
-        "<h2 id=\"calls\">⑤ 全部已质检通话（{}，得分从低到高）</h2>",
-        all.len()
-    );
-    o.push_str(
-        "<table id=\"calls-table\"><tr><th>通话</th><th>座席</th><th>队列</th><th>时间</th><th class=\"num\">时长</th>\
-         <th class=\"num\">得分</th><th>等级</th><th class=\"num\">问题</th><th class=\"num\">冷场</th><th class=\"num\">座席抢话</th><th>挂机</th></tr>",
-    );
-    for c in all.iter().take(opts.html_row_limit) {
-        let _ = write!(
-            o,
-            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"small nowrap\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            esc(&page_link(&c.call_id, None)),
-            esc(&c.call_id),
-            esc(&c.agent_label()),
-            esc(c.queue.as_deref().unwrap_or("—")),
-            esc(&super::html::short_time(c.start_time.as_deref())),
-            clock(c.duration_s),
-            score_cell(c),
-            c.grade.unwrap_or("—"),
-            c.flags.iter().filter(|f| f.effect == Effect::Deduct).count(),
-            c.silence_count,
-            c.interruptions_by_agent,
-            match c.hangup_side {
-                "agent" => "座席",
-                "customer" => "客户",
-                _ => "—",
-            }
-        );
+    top.truncate(20);
+    for t in &mut top {
+        t.share = t.calls as f64 / scored.max(1) as f64;
     }
-    o.push_str("</table>");
-    if all.len() > opts.html_row_limit {
-        let _ = write!(
-            o,
-            "<p class=\"small muted\">只列出前 {} 通；完整列表见 calls.csv。</p>",
-            opts.html_row_limit
-        );
-    }
-    page_end(&mut o, None);
-    o
+    top
 }
 
 fn confidence_label(z: f64) -> String {

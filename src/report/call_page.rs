@@ -1,15 +1,19 @@
 //! The per-call page an inspector listens with: header and score, the recording, the timeline,
 //! what the scorecard flagged with its evidence, what needs a human, the transcript with the
-//! evidence highlighted, and the scorecard breakdown. One self-contained file; clicking a line,
-//! a piece of evidence or the timeline plays that moment.
+//! evidence highlighted, and the scorecard breakdown. Clicking a line, a piece of evidence or
+//! the timeline plays that moment.
+//!
+//! [`view`] turns a record into what the templates show. The exported page is
+//! `templates/export/call.html`; the server's call page renders the same view through the same
+//! macros (`templates/parts/call.html`), adding its review forms around them.
 
-use super::html::{self, clock, duration_zh, esc, num, page_end, page_start};
+use super::html::{self, duration_zh, num};
 use super::queue::label_zh;
 use super::summary::grade;
-use crate::record::{CallRecord, CallStatus, Direction, Role, Side};
-use crate::rules::{Effect, Evidence, ReviewReason, Severity};
+use crate::record::{CallRecord, CallStatus, Direction, Problem, Side};
+use crate::rules::{Effect, ItemHit, ReviewReason, ScoreResult, Severity};
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// Labels a classifier head uses for something going wrong.
@@ -47,33 +51,87 @@ fn class_label_zh(l: &str) -> &str {
     }
 }
 
-pub fn severity_badge(sev: Severity, fatal: bool) -> String {
-    if fatal {
-        return "<span class=\"badge b-fatal\">致命</span>".into();
-    }
-    let class = match sev {
-        Severity::Severe => "b-severe",
-        Severity::Moderate => "b-moderate",
-        Severity::Minor => "b-minor",
-    };
-    format!("<span class=\"badge {class}\">{}</span>", sev.zh())
+/// Everything a call page shows of one record.
+#[derive(Debug, Serialize)]
+pub struct CallView<'a> {
+    pub id: &'a str,
+    pub agent: String,
+    pub queue: Option<&'a str>,
+    pub direction: &'static str,
+    pub time: String,
+    pub duration_s: f64,
+    pub customer_number: Option<&'a str>,
+    pub hangup: &'static str,
+    pub hangup_source: &'static str,
+    pub file: String,
+    /// The recording's URL: relative to the exported page, or the server's audio route.
+    pub audio: Option<String>,
+    /// The export found no file where the record says the recording is.
+    pub audio_missing: bool,
+    pub failed: bool,
+    pub errors: &'a [Problem],
+    pub warnings: &'a [Problem],
+    pub score: Option<&'a ScoreResult>,
+    pub verdict: Option<Verdict>,
+    /// Hits that count (superseded graded levels left out).
+    pub active_hits: usize,
+    /// Every hit, most serious first, then by time; superseded levels last.
+    pub hits: Vec<&'a ItemHit>,
+    pub timeline: Option<super::timeline::Timeline>,
+    pub utterances: Vec<UttView<'a>>,
+    pub acoustic: Acoustic,
 }
 
-/// A clickable chip for one piece of evidence: time, and what was said or noted.
-fn evidence_chip(e: &Evidence) -> String {
-    let what = match (&e.text, e.note.is_empty()) {
-        (Some(t), _) => format!("「{}」", esc(t)),
-        (None, false) => esc(&e.note),
-        (None, true) => String::new(),
-    };
-    let who = e.role.map(|r| format!("{} ", r.zh())).unwrap_or_default();
-    format!(
-        "<span class=\"ev\" data-t=\"{}\" title=\"播放此处\">▶ {} {}{}</span>",
-        num(e.start, 3),
-        clock(e.start),
-        who,
-        what
-    )
+/// The automatic score at a glance.
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    pub grade: &'static str,
+    /// CSS class of the score's colour.
+    pub color: &'static str,
+    /// Lines the machine could not decide, and the most they could still cost.
+    pub undecided: usize,
+    pub stake: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UttView<'a> {
+    pub id: usize,
+    pub start: f64,
+    pub end: f64,
+    pub role: &'static str,
+    /// The text cut where evidence starts and ends; `mark`: none, or highlighted (true when
+    /// severe).
+    pub parts: Vec<Part<'a>>,
+    /// Items whose evidence is on this line: id, name, severe.
+    pub items: Vec<(&'a str, &'a str, bool)>,
+    pub severe: bool,
+    pub chips: Vec<Chip<'a>>,
+    pub chars_per_min: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Part<'a> {
+    pub text: &'a str,
+    pub mark: Option<bool>,
+}
+
+/// A classifier head's top label on one line.
+#[derive(Debug, Serialize)]
+pub struct Chip<'a> {
+    pub head: &'a str,
+    pub label: &'a str,
+    pub p: String,
+    pub hot: bool,
+    /// Every label's probability (the tooltip).
+    pub all: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Acoustic {
+    /// (what, figure).
+    pub cards: Vec<(String, String)>,
+    /// (seconds, what happened), in time order.
+    pub events: Vec<(f64, String)>,
 }
 
 fn direction_zh(d: Option<Direction>) -> &'static str {
@@ -92,8 +150,8 @@ fn side_zh(s: Side) -> &'static str {
     }
 }
 
-/// The recording's path relative to the page, as a URL.
-fn audio_src(rec: &CallRecord, page_dir: &Path) -> Option<String> {
+/// The recording's path relative to the page in `page_dir`, as a URL.
+pub fn audio_src(rec: &CallRecord, page_dir: &Path) -> Option<String> {
     if rec.input.path.as_os_str().is_empty() {
         return None;
     }
@@ -102,463 +160,181 @@ fn audio_src(rec: &CallRecord, page_dir: &Path) -> Option<String> {
     Some(html::url_path(&html::relative(&target, &from)))
 }
 
-/// Render the page for `rec`, to be written into `page_dir` (`<out>/calls`).
-pub fn render(rec: &CallRecord, page_dir: &Path) -> String {
-    let meta = rec.metadata.clone().unwrap_or_default();
-    let mut o = String::with_capacity(64 * 1024);
-    page_start(&mut o, &format!("通话 {} · 智检", rec.call_id));
-    let _ = write!(
-        o,
-        "<p class=\"small noprint\"><a href=\"../index.html\">← 返回批次报告与复核队列</a></p>"
-    );
-
-    // ---- Header: who, when, and the verdict.
-    let agent = match (&meta.agent_name, &meta.agent_id) {
-        (Some(n), Some(i)) => format!("{}（工号 {}）", esc(n), esc(i)),
-        (Some(n), None) => esc(n),
-        (None, Some(i)) => format!("工号 {}", esc(i)),
+/// What the pages show of `rec`, playing the recording from `audio`.
+pub fn view(rec: &CallRecord, audio: Option<String>) -> CallView<'_> {
+    let meta = rec.metadata.as_ref();
+    let agent = match (
+        meta.and_then(|m| m.agent_name.as_deref()),
+        meta.and_then(|m| m.agent_id.as_deref()),
+    ) {
+        (Some(n), Some(i)) => format!("{n}（工号 {i}）"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(i)) => format!("工号 {i}"),
         (None, None) => "未知座席".into(),
     };
-    o.push_str("<div class=\"head\"><div>");
-    let _ = write!(o, "<h1>通话 {}</h1>", esc(&rec.call_id));
-    o.push_str("<dl class=\"meta\">");
-    let mut dl = |k: &str, v: String| {
-        let _ = write!(o, "<dt>{k}</dt><dd>{v}</dd>");
+    let score = rec.score.as_ref();
+    CallView {
+        id: &rec.call_id,
+        agent,
+        queue: meta.and_then(|m| m.queue.as_deref()),
+        direction: direction_zh(meta.and_then(|m| m.direction)),
+        time: html::short_time(meta.and_then(|m| m.start_time.as_deref())),
+        duration_s: rec.duration_s,
+        customer_number: meta.and_then(|m| m.customer_number.as_deref()),
+        hangup: side_zh(rec.metrics.hangup.side),
+        hangup_source: match rec.metrics.hangup.source.as_str() {
+            "metadata" => "交换机记录",
+            "inferred" => "由录音推断",
+            _ => "无记录",
+        },
+        file: rec.input.path.display().to_string(),
+        audio,
+        audio_missing: false,
+        failed: rec.status == CallStatus::Failed,
+        errors: &rec.errors,
+        warnings: &rec.warnings,
+        score,
+        verdict: score.map(verdict),
+        active_hits: score.map_or(0, |s| s.hits.iter().filter(|h| !h.superseded).count()),
+        hits: score.map(sorted_hits).unwrap_or_default(),
+        timeline: super::timeline::view(rec),
+        utterances: utterances(rec),
+        acoustic: acoustic(rec),
+    }
+}
+
+fn verdict(s: &ScoreResult) -> Verdict {
+    let pct = if s.max_total > 0.0 {
+        s.total / s.max_total * 100.0
+    } else {
+        0.0
     };
-    dl("座席", agent);
-    dl(
-        "队列",
-        meta.queue.as_deref().map(esc).unwrap_or_else(|| "—".into()),
-    );
-    dl("方向", direction_zh(meta.direction).into());
-    dl(
-        "时间",
-        esc(&super::html::short_time(meta.start_time.as_deref())),
-    );
-    dl("时长", duration_zh(rec.duration_s));
-    dl(
-        "客户号码",
-        meta.customer_number
-            .as_deref()
-            .map(esc)
-            .unwrap_or_else(|| "—".into()),
-    );
-    dl(
-        "挂机",
-        format!(
-            "{}<span class=\"muted small\">（{}）</span>",
-            side_zh(rec.metrics.hangup.side),
-            match rec.metrics.hangup.source.as_str() {
-                "metadata" => "交换机记录",
-                "inferred" => "由录音推断",
-                _ => "无记录",
-            }
-        ),
-    );
-    dl(
-        "录音",
-        format!(
-            "<span class=\"small\">{}</span>",
-            esc(&rec.input.path.display().to_string())
-        ),
-    );
-    dl(
-        "评分表",
-        rec.score
-            .as_ref()
-            .map(|s| esc(&s.card))
-            .unwrap_or_else(|| "未评分".into()),
-    );
-    o.push_str("</dl></div>");
-    if let Some(s) = &rec.score {
-        let pct = if s.max_total > 0.0 {
-            s.total / s.max_total * 100.0
-        } else {
-            0.0
-        };
-        let g = grade(pct, s.fatal.is_some());
-        let color = if s.fatal.is_some() || pct < 60.0 {
-            "var(--red)"
+    // An automatic score with undecided lines is not a verdict on those lines.
+    let undecided: Vec<_> = s
+        .review
+        .iter()
+        .filter(|v| v.reason == ReviewReason::Undecided)
+        .collect();
+    let stake = undecided
+        .iter()
+        .filter(|v| v.effect == Effect::Deduct)
+        .map(|v| if v.fatal { s.subtotal } else { v.points })
+        .sum::<f64>()
+        .min(s.subtotal);
+    Verdict {
+        grade: grade(pct, s.fatal.is_some()),
+        color: if s.fatal.is_some() || pct < 60.0 {
+            "c-red"
         } else if pct < 80.0 {
-            "var(--orange)"
+            "c-orange"
         } else {
-            "var(--green)"
-        };
-        let _ = write!(
-            o,
-            "<div><div class=\"score\" style=\"color:{color}\" id=\"score\">{}<small> / {} 分</small>\
-             <span class=\"grade\">{g}</span></div>",
-            num(s.total, 1),
-            num(s.max_total, 1)
-        );
-        // An automatic score with undecided lines is not a verdict on those lines.
-        let undecided: Vec<&crate::rules::ReviewItem> = s
-            .review
-            .iter()
-            .filter(|v| v.reason == ReviewReason::Undecided)
-            .collect();
-        if !undecided.is_empty() {
-            let stake: f64 = undecided
-                .iter()
-                .filter(|v| v.effect == Effect::Deduct)
-                .map(|v| if v.fatal { s.subtotal } else { v.points })
-                .sum::<f64>()
-                .min(s.subtotal);
-            let _ = write!(
-                o,
-                "<div class=\"small\" id=\"undecided\" style=\"color:var(--orange)\">⚠ {} 项无法自动判断（最多影响 {} 分），见下方人工复核项</div>",
-                undecided.len(),
-                num(stake, 1)
-            );
-        }
-        o.push_str("</div>");
+            "c-green"
+        },
+        undecided: undecided.len(),
+        stake,
     }
-    o.push_str("</div>");
-
-    if rec.status == CallStatus::Failed {
-        for e in &rec.errors {
-            let _ = write!(
-                o,
-                "<div class=\"banner failed\">质检失败（{}）：{}</div>",
-                esc(&e.stage),
-                esc(&e.message)
-            );
-        }
-    }
-    if let Some(s) = &rec.score {
-        if let Some(f) = &s.fatal {
-            let _ = write!(
-                o,
-                "<div class=\"banner fatal\" id=\"fatal\">⚠ {}（扣分前 {} 分，致命错误整通记 0 分）</div>",
-                esc(f),
-                num(s.subtotal, 1)
-            );
-        }
-    }
-    for w in &rec.warnings {
-        let _ = write!(
-            o,
-            "<div class=\"banner note\">提示（{}）：{}</div>",
-            esc(&w.stage),
-            esc(&w.message)
-        );
-    }
-
-    // ---- The recording and the timeline.
-    o.push_str("<div class=\"player\">");
-    match audio_src(rec, page_dir) {
-        Some(src) => {
-            let _ = write!(
-                o,
-                "<audio id=\"audio\" controls preload=\"metadata\" src=\"{}\"></audio>",
-                esc(&src)
-            );
-            if !rec.input.path.exists() {
-                let _ = write!(
-                    o,
-                    "<div class=\"small muted\">录音不在生成报告时的位置（{}），播放可能失败。</div>",
-                    esc(&rec.input.path.display().to_string())
-                );
-            }
-        }
-        None => o.push_str("<div class=\"muted\">无录音路径</div>"),
-    }
-    o.push_str("</div>");
-    let tl = super::timeline::svg(rec);
-    if !tl.is_empty() {
-        o.push_str("<h2>时间轴</h2><div class=\"timeline\">");
-        o.push_str(&tl);
-        o.push_str(
-            "</div><div class=\"legend\"><span><i style=\"background:#0969da\"></i>座席说话</span>\
-             <span><i style=\"background:#8250df\"></i>客户说话</span>\
-             <span><i style=\"background:#c4ccd4\"></i>冷场</span>\
-             <span><i style=\"background:#f3b8bc\"></i>双方同时说话</span>\
-             <span><i style=\"background:#cf222e\"></i>抢话 ▼ / 严重问题</span>\
-             <span><i style=\"background:#bc4c00\"></i>问题证据</span>\
-             <span>点击任意位置播放</span></div>",
-        );
-    }
-
-    // ---- Findings with evidence.
-    if let Some(s) = &rec.score {
-        let _ = write!(
-            o,
-            "<h2 id=\"findings\">问题与证据（{}）</h2>",
-            s.hits.iter().filter(|h| !h.superseded).count()
-        );
-        if s.hits.is_empty() {
-            o.push_str("<p class=\"muted\">评分表没有发现问题。</p>");
-        } else {
-            o.push_str(
-                "<table><tr><th>严重度</th><th>项目</th><th>分类</th><th class=\"num\">分值</th>\
-                 <th class=\"num\">次数</th><th>证据（点击播放）</th></tr>",
-            );
-            // Most serious first, then by time; superseded levels last.
-            let mut hits: Vec<&crate::rules::ItemHit> = s.hits.iter().collect();
-            hits.sort_by(|a, b| {
-                a.superseded
-                    .cmp(&b.superseded)
-                    .then(b.fatal.cmp(&a.fatal))
-                    .then(b.severity.cmp(&a.severity))
-                    .then(
-                        super::summary::first_at(&a.evidence)
-                            .unwrap_or(f64::INFINITY)
-                            .total_cmp(
-                                &super::summary::first_at(&b.evidence).unwrap_or(f64::INFINITY),
-                            ),
-                    )
-            });
-            for h in hits {
-                let sign = if h.effect == Effect::Deduct {
-                    "−"
-                } else {
-                    "+"
-                };
-                let sup = if h.superseded {
-                    " <span class=\"badge b-grey\">被同组更高等级覆盖，不计分</span>"
-                } else {
-                    ""
-                };
-                let _ = write!(
-                    o,
-                    "<tr class=\"hit\" data-item=\"{}\"><td>{}</td><td><b>{}</b> <span class=\"muted small\">{}</span>{sup}</td>\
-                     <td class=\"cat\">{}</td><td class=\"num\">{sign}{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                    esc(&h.id),
-                    severity_badge(h.severity, h.fatal),
-                    esc(&h.name),
-                    esc(&h.id),
-                    esc(&h.category),
-                    num(h.points, 2),
-                    h.occurrences,
-                    h.evidence.iter().map(evidence_chip).collect::<String>()
-                );
-            }
-            o.push_str("</table>");
-        }
-        if !s.review.is_empty() {
-            let _ = write!(
-                o,
-                "<h2 id=\"review\">人工复核项（{}，最多影响 {} 分）</h2>\
-                 <p class=\"small muted\">机器无法判断或需人工确认的项目，不计入自动得分。</p>\
-                 <table><tr><th>项目</th><th>分类</th><th class=\"num\">分值</th><th>原因</th><th>证据</th></tr>",
-                s.review.len(),
-                num(s.review_points_at_stake, 1)
-            );
-            for v in &s.review {
-                let reason = match v.reason {
-                    ReviewReason::Manual => "<span class=\"badge b-info\">人工项</span>",
-                    ReviewReason::Undecided => "<span class=\"badge b-grey\">无法自动判断</span>",
-                };
-                let sign = if v.points == 0.0 {
-                    ""
-                } else if v.effect == Effect::Deduct {
-                    "−"
-                } else {
-                    "+"
-                };
-                let fatal = if v.fatal {
-                    " <span class=\"badge b-fatal\">致命</span>"
-                } else {
-                    ""
-                };
-                let _ = write!(
-                    o,
-                    "<tr class=\"review-item\"><td><b>{}</b> <span class=\"muted small\">{}</span>{fatal}</td><td class=\"cat\">{}</td>\
-                     <td class=\"num\">{sign}{}</td><td>{reason} <span class=\"small\">{}</span></td><td>{}</td></tr>",
-                    esc(&v.name),
-                    esc(&v.id),
-                    esc(&v.category),
-                    if v.points == 0.0 { "—".to_string() } else { num(v.points, 2) },
-                    esc(&v.note),
-                    v.evidence.iter().map(evidence_chip).collect::<String>()
-                );
-            }
-            o.push_str("</table>");
-        }
-    }
-
-    // ---- Transcript.
-    transcript(&mut o, rec);
-
-    // ---- Scorecard breakdown.
-    if let Some(s) = &rec.score {
-        o.push_str(
-            "<h2 id=\"scorecard\">评分明细</h2><table><tr><th>分类 / 项目</th><th class=\"num\">满分</th>\
-             <th class=\"num\">扣分</th><th class=\"num\">加分</th><th class=\"num\">得分</th></tr>",
-        );
-        for c in &s.categories {
-            let _ = write!(
-                o,
-                "<tr class=\"category\"><td><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td></tr>",
-                esc(&c.name),
-                num(c.max, 2),
-                if c.deducted > 0.0 { format!("−{}", num(c.deducted, 2)) } else { "".into() },
-                if c.added > 0.0 { format!("+{}", num(c.added, 2)) } else { "".into() },
-                num(c.score, 2)
-            );
-            for h in s.hits.iter().filter(|h| h.category == c.name) {
-                let (d, a) = match h.effect {
-                    Effect::Deduct => (format!("−{}", num(h.points, 2)), String::new()),
-                    Effect::Add => (String::new(), format!("+{}", num(h.points, 2))),
-                };
-                let note = if h.superseded {
-                    "（覆盖，不计）"
-                } else {
-                    ""
-                };
-                let _ = write!(
-                    o,
-                    "<tr class=\"sub\"><td>　{} {} <span class=\"muted\">{}</span>{note}</td><td></td>\
-                     <td class=\"num\">{d}</td><td class=\"num\">{a}</td><td></td></tr>",
-                    severity_badge(h.severity, h.fatal),
-                    esc(&h.name),
-                    esc(&h.id)
-                );
-            }
-        }
-        let _ = write!(
-            o,
-            "<tr><td><b>合计</b>{}</td><td class=\"num\">{}</td><td></td><td></td><td class=\"num\"><b>{}</b></td></tr></table>",
-            if s.fatal.is_some() {
-                format!("（致命错误，扣分前 {}）", num(s.subtotal, 1))
-            } else {
-                String::new()
-            },
-            num(s.max_total, 1),
-            num(s.total, 1)
-        );
-    }
-
-    // ---- Acoustic analysis.
-    acoustic(&mut o, rec);
-
-    page_end(&mut o, Some(SCRIPT));
-    o
 }
 
-/// Marks on an utterance: byte ranges of matched text, item names, and whether any is severe.
+/// Most serious first, then by time; superseded levels last.
+fn sorted_hits(s: &ScoreResult) -> Vec<&ItemHit> {
+    let first = |h: &ItemHit| super::summary::first_at(&h.evidence).unwrap_or(f64::INFINITY);
+    let mut hits: Vec<&ItemHit> = s.hits.iter().collect();
+    hits.sort_by(|a, b| {
+        a.superseded
+            .cmp(&b.superseded)
+            .then(b.fatal.cmp(&a.fatal))
+            .then(b.severity.cmp(&a.severity))
+            .then(first(a).total_cmp(&first(b)))
+    });
+    hits
+}
+
+/// Marks on an utterance: byte ranges of matched text, and the items whose evidence it is.
 #[derive(Default)]
-struct UttMarks {
+struct UttMarks<'a> {
     ranges: Vec<(usize, usize, bool)>,
-    items: Vec<(String, String, bool)>,
+    items: Vec<(&'a str, &'a str, bool)>,
 }
 
-fn transcript(o: &mut String, rec: &CallRecord) {
-    let _ = write!(
-        o,
-        "<h2 id=\"transcript\">通话转写（{} 句）</h2>",
-        rec.utterances.len()
-    );
-    if rec.utterances.is_empty() {
-        o.push_str("<p class=\"muted\">暂无转写：语音识别未运行或未识别出语音。时间轴与声学分析仍可用。</p>");
-        return;
-    }
+/// Where each counted hit and each review line has evidence in the transcript.
+fn marks(rec: &CallRecord) -> BTreeMap<usize, UttMarks<'_>> {
     let mut marks: BTreeMap<usize, UttMarks> = BTreeMap::new();
-    if let Some(s) = &rec.score {
-        let hits = s.hits.iter().filter(|h| !h.superseded).map(|h| {
-            (
-                &h.id,
-                &h.name,
-                h.fatal || h.severity == Severity::Severe,
-                &h.evidence,
-            )
-        });
-        let reviews = s
-            .review
-            .iter()
-            .map(|v| (&v.id, &v.name, false, &v.evidence));
-        for (id, name, severe, evidence) in hits.chain(reviews) {
-            for e in evidence {
-                let Some(u) = e.utterance else { continue };
-                let Some(utt) = rec.utterances.iter().find(|x| x.id == u) else {
-                    continue;
-                };
-                let m = marks.entry(u).or_default();
-                if !m.items.iter().any(|(i, _, _)| i == id) {
-                    m.items.push((id.clone(), name.clone(), severe));
-                }
-                if let Some(t) = e.text.as_deref().filter(|t| !t.is_empty()) {
-                    let mut from = 0;
-                    while let Some(i) = utt.text[from..].find(t) {
-                        let a = from + i;
-                        m.ranges.push((a, a + t.len(), severe));
-                        from = a + t.len();
-                    }
-                }
-            }
-        }
-    }
-    o.push_str("<div class=\"transcript\">");
-    for u in &rec.utterances {
-        let m = marks.get(&u.id);
-        let severe = m.is_some_and(|m| m.items.iter().any(|x| x.2));
-        let class = match (m.is_some(), severe) {
-            (true, true) => "utt flag sev",
-            (true, false) => "utt flag",
-            _ => "utt",
-        };
-        let role_class = match u.role {
-            Role::Agent => "r-agent",
-            Role::Customer => "r-customer",
-            Role::Mixed => "r-mixed",
-        };
-        let _ = write!(
-            o,
-            "<div class=\"{class}\" id=\"u{}\" data-t=\"{}\" data-end=\"{}\"><span class=\"t\">{}</span>\
-             <span class=\"r {role_class}\">{}</span><span class=\"x\">{}",
-            u.id,
-            num(u.start, 3),
-            num(u.end, 3),
-            clock(u.start),
-            u.role.zh(),
-            highlight(&u.text, m.map(|m| m.ranges.as_slice()).unwrap_or(&[]))
-        );
-        if let Some(m) = m {
-            for (id, name, sev) in &m.items {
-                let _ = write!(
-                    o,
-                    " <span class=\"badge {}\">{} {}</span>",
-                    if *sev { "b-severe" } else { "b-moderate" },
-                    esc(id),
-                    esc(name)
-                );
-            }
-        }
-        o.push_str("</span><span class=\"chips\">");
-        for (head, labels) in &u.scores {
-            let Some((label, p)) = labels.iter().max_by(|a, b| a.1.total_cmp(b.1)) else {
+    let Some(s) = &rec.score else {
+        return marks;
+    };
+    let hits = s.hits.iter().filter(|h| !h.superseded).map(|h| {
+        let severe = h.fatal || h.severity == Severity::Severe;
+        (h.id.as_str(), h.name.as_str(), severe, &h.evidence)
+    });
+    let reviews = s
+        .review
+        .iter()
+        .map(|v| (v.id.as_str(), v.name.as_str(), false, &v.evidence));
+    for (id, name, severe, evidence) in hits.chain(reviews) {
+        for e in evidence {
+            let Some(u) = e.utterance else { continue };
+            let Some(utt) = rec.utterances.iter().find(|x| x.id == u) else {
                 continue;
             };
-            let hot = HOT_LABELS.contains(&label.as_str()) && *p >= 0.5;
-            let _ = write!(
-                o,
-                "<span class=\"chip{}\" title=\"{}\">{} {} {:.2}</span>",
-                if hot { " hot" } else { "" },
-                esc(&labels
-                    .iter()
-                    .map(|(l, p)| format!("{l} {p:.2}"))
-                    .collect::<Vec<_>>()
-                    .join("，")),
-                esc(head_zh(head)),
-                esc(class_label_zh(label)),
-                p
-            );
+            let m = marks.entry(u).or_default();
+            if !m.items.iter().any(|(i, _, _)| *i == id) {
+                m.items.push((id, name, severe));
+            }
+            if let Some(t) = e.text.as_deref().filter(|t| !t.is_empty()) {
+                let mut from = 0;
+                while let Some(i) = utt.text[from..].find(t) {
+                    let a = from + i;
+                    m.ranges.push((a, a + t.len(), severe));
+                    from = a + t.len();
+                }
+            }
         }
-        if u.chars_per_min > 0.0 {
-            let _ = write!(
-                o,
-                "<span class=\"chip\">{} 字/分</span>",
-                num(u.chars_per_min, 0)
-            );
-        }
-        o.push_str("</span></div>");
     }
-    o.push_str("</div>");
+    marks
 }
 
-/// Escape `text`, wrapping the byte ranges in `<mark>` (overlapping ranges merged).
-fn highlight(text: &str, ranges: &[(usize, usize, bool)]) -> String {
+fn utterances(rec: &CallRecord) -> Vec<UttView<'_>> {
+    let mut marks = marks(rec);
+    rec.utterances
+        .iter()
+        .map(|u| {
+            let m = marks.remove(&u.id).unwrap_or_default();
+            let chips = u
+                .scores
+                .iter()
+                .filter_map(|(head, labels)| {
+                    let (label, p) = labels.iter().max_by(|a, b| a.1.total_cmp(b.1))?;
+                    Some(Chip {
+                        head: head_zh(head),
+                        label: class_label_zh(label),
+                        p: format!("{p:.2}"),
+                        hot: HOT_LABELS.contains(&label.as_str()) && *p >= 0.5,
+                        all: labels
+                            .iter()
+                            .map(|(l, p)| format!("{l} {p:.2}"))
+                            .collect::<Vec<_>>()
+                            .join("，"),
+                    })
+                })
+                .collect();
+            UttView {
+                id: u.id,
+                start: u.start,
+                end: u.end,
+                role: u.role.as_str(),
+                parts: parts(&u.text, &m.ranges),
+                severe: m.items.iter().any(|x| x.2),
+                items: m.items,
+                chips,
+                chars_per_min: u.chars_per_min,
+            }
+        })
+        .collect()
+}
+
+/// Cut `text` at the byte ranges to highlight (overlapping ranges merged; a range is severe
+/// when any of its pieces is).
+fn parts<'a>(text: &'a str, ranges: &[(usize, usize, bool)]) -> Vec<Part<'a>> {
     let mut r: Vec<(usize, usize, bool)> = ranges
         .iter()
         .copied()
@@ -577,124 +353,88 @@ fn highlight(text: &str, ranges: &[(usize, usize, bool)]) -> String {
             _ => merged.push(x),
         }
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
     let mut pos = 0;
     for (a, b, sev) in merged {
-        out.push_str(&esc(&text[pos..a]));
-        let _ = write!(
-            out,
-            "<mark{}>{}</mark>",
-            if sev { " class=\"sev\"" } else { "" },
-            esc(&text[a..b])
-        );
+        if a > pos {
+            out.push(Part {
+                text: &text[pos..a],
+                mark: None,
+            });
+        }
+        out.push(Part {
+            text: &text[a..b],
+            mark: Some(sev),
+        });
         pos = b;
     }
-    out.push_str(&esc(&text[pos..]));
+    if pos < text.len() || out.is_empty() {
+        out.push(Part {
+            text: &text[pos..],
+            mark: None,
+        });
+    }
     out
 }
 
-fn acoustic(o: &mut String, rec: &CallRecord) {
+fn acoustic(rec: &CallRecord) -> Acoustic {
     let m = &rec.metrics;
-    o.push_str("<h2 id=\"acoustic\">声学分析</h2><div class=\"cards\">");
-    let mut card = |k: &str, v: String| {
-        let _ = write!(
-            o,
-            "<div class=\"card\"><div class=\"v\">{v}</div><div class=\"k\">{k}</div></div>"
-        );
-    };
+    let mut cards: Vec<(String, String)> = Vec::new();
     for (role, secs) in &m.talk_s {
         let label = match role.as_str() {
             "agent" => "座席说话时长",
             "customer" => "客户说话时长",
             _ => "说话时长",
         };
-        card(label, duration_zh(*secs));
+        cards.push((label.into(), duration_zh(*secs)));
     }
     if let Some(r) = m.agent_talk_ratio {
-        card("座席说话占比", html::pct(r));
+        cards.push(("座席说话占比".into(), html::pct(r)));
     }
-    card("冷场次数", m.silence_count.to_string());
-    card("冷场总时长", format!("{} 秒", num(m.silence_total_s, 1)));
-    card("座席抢话", m.interruptions_by_agent.to_string());
-    card("客户抢话", m.interruptions_by_customer.to_string());
+    cards.push(("冷场次数".into(), m.silence_count.to_string()));
+    cards.push((
+        "冷场总时长".into(),
+        format!("{} 秒", num(m.silence_total_s, 1)),
+    ));
+    cards.push(("座席抢话".into(), m.interruptions_by_agent.to_string()));
+    cards.push(("客户抢话".into(), m.interruptions_by_customer.to_string()));
     if let Some(l) = m.latency_mean_s {
-        card("平均应答间隔", format!("{} 秒", num(l, 1)));
+        cards.push(("平均应答间隔".into(), format!("{} 秒", num(l, 1))));
     }
     if let Some(l) = m.latency_max_s {
-        card("最长应答间隔", format!("{} 秒", num(l, 1)));
+        cards.push(("最长应答间隔".into(), format!("{} 秒", num(l, 1))));
     }
     for (role, cpm) in &m.speech_rate_cpm {
-        let who = if role == "agent" {
-            "座席"
-        } else if role == "customer" {
-            "客户"
-        } else {
-            ""
+        let who = match role.as_str() {
+            "agent" => "座席",
+            "customer" => "客户",
+            _ => "",
         };
-        card(&format!("{who}语速（字/分）"), num(*cpm, 0));
+        cards.push((format!("{who}语速（字/分）"), num(*cpm, 0)));
     }
-    o.push_str("</div>");
     let f = &rec.findings;
     let mut events: Vec<(f64, String)> = Vec::new();
     for s in &f.silences {
         events.push((s.start, format!("冷场 {} 秒", num(s.duration(), 1))));
     }
     for i in &f.interruptions {
-        events.push((
-            i.at,
-            format!("{}抢话，重叠 {} 秒", i.by.zh(), num(i.span.duration(), 1)),
-        ));
+        let overlap = num(i.span.duration(), 1);
+        events.push((i.at, format!("{}抢话，重叠 {overlap} 秒", i.by.zh())));
     }
     for l in f.latencies.iter().filter(|l| l.seconds >= 3.0) {
-        events.push((
-            l.customer_end,
-            format!("客户说完后 {} 秒座席才回应", num(l.seconds, 1)),
-        ));
+        let what = format!("客户说完后 {} 秒座席才回应", num(l.seconds, 1));
+        events.push((l.customer_end, what));
     }
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if !events.is_empty() {
-        o.push_str("<table><tr><th>时间</th><th>事件</th></tr>");
-        for (t, text) in events {
-            let _ = write!(
-                o,
-                "<tr><td><span class=\"ev\" data-t=\"{}\">▶ {}</span></td><td>{}</td></tr>",
-                num(t, 3),
-                clock(t),
-                esc(&text)
-            );
-        }
-        o.push_str("</table>");
-    }
+    Acoustic { cards, events }
 }
 
-/// Click to play: transcript lines, evidence chips and the timeline seek the recording.
-/// `#t=SECONDS` in the address (links from the review queue) positions it on load, and
-/// `#t=SECONDS&play` also starts playing (when the browser allows it).
-const SCRIPT: &str = r#"
-(function(){
-var a=document.getElementById('audio');
-var svg=document.getElementById('timeline');
-var head=document.getElementById('playhead');
-var lines=[].slice.call(document.querySelectorAll('.utt[data-end]'));
-function seek(t,play){if(!a||!isFinite(t))return;
- // Before metadata, currentTime sets the start position; set it again once known.
- try{a.currentTime=Math.max(0,t);}catch(e){}
- if(a.readyState===0)a.addEventListener('loadedmetadata',function(){if(Math.abs(a.currentTime-t)>0.05)a.currentTime=t;},{once:true});
- if(play){var p=a.play();if(p&&p.catch)p.catch(function(){});}}
-document.addEventListener('click',function(e){
- var el=e.target.closest?e.target.closest('[data-t]'):null;
- if(el){seek(parseFloat(el.getAttribute('data-t')),true);e.preventDefault();return;}
- if(svg&&svg.contains(e.target)){var r=svg.getBoundingClientRect();
-  var W=+svg.dataset.width,L=+svg.dataset.left,R=+svg.dataset.right,d=+svg.dataset.duration;
-  var x=(e.clientX-r.left)*W/r.width;seek(Math.max(0,Math.min(d,(x-L)/(W-L-R)*d)),true);}
-});
-if(a){a.addEventListener('timeupdate',function(){var t=a.currentTime;
- if(svg&&head){var W=+svg.dataset.width,L=+svg.dataset.left,R=+svg.dataset.right,d=+svg.dataset.duration;
-  var x=L+Math.min(1,t/d)*(W-L-R);head.setAttribute('x1',x);head.setAttribute('x2',x);head.setAttribute('visibility','visible');}
- lines.forEach(function(l){var on=t>=+l.dataset.t&&t<+l.dataset.end;l.classList.toggle('playing',on);});});}
-var m=/[#&]t=([0-9.]+)/.exec(location.hash);if(m)seek(parseFloat(m[1]),/[#&]play\b/.test(location.hash));
-})();
-"#;
+/// Render the exported page of `rec`, to be written into `page_dir` (`<out>/calls`).
+pub fn render(rec: &CallRecord, page_dir: &Path) -> std::io::Result<String> {
+    let mut c = view(rec, audio_src(rec, page_dir));
+    c.audio_missing = c.audio.is_some() && !rec.input.path.exists();
+    super::render::export_page("export/call.html", "../", minijinja::context! { c => c })
+}
 
 #[cfg(test)]
 mod tests {
@@ -705,17 +445,38 @@ mod tests {
         let t = "你<b>听不懂吗？不知道";
         let a = t.find("听不懂").unwrap();
         let b = t.find("不知道").unwrap();
-        let out = highlight(
-            t,
-            &[
-                (a, a + "听不懂吗".len(), true),
-                (a, a + 3, false),
-                (b, b + 9, false),
-            ],
+        let ranges = [
+            (a, a + "听不懂吗".len(), true),
+            (a, a + 3, false),
+            (b, b + 9, false),
+        ];
+        let p = parts(t, &ranges);
+        let want = [
+            ("你<b>", None),
+            ("听不懂吗", Some(true)),
+            ("？", None),
+            ("不知道", Some(false)),
+        ];
+        assert_eq!(p, want.map(|(text, mark)| Part { text, mark }).to_vec());
+        // Through the transcript macro: the markup in the text comes out as text.
+        let utt = UttView {
+            id: 0,
+            start: 1.0,
+            end: 2.0,
+            role: "agent",
+            parts: p,
+            items: vec![("X1", "<i>名</i>", true)],
+            severe: true,
+            chips: Vec::new(),
+            chars_per_min: 0.0,
+        };
+        let c = minijinja::context! { utterances => vec![utt] };
+        let html = super::super::render::fragment("parts/call.html", "transcript", &[c]).unwrap();
+        assert!(
+            html.contains("你&lt;b&gt;<mark class=\"sev\">听不懂吗</mark>？<mark>不知道</mark>"),
+            "{html}"
         );
-        assert_eq!(
-            out,
-            "你&lt;b&gt;<mark class=\"sev\">听不懂吗</mark>？<mark>不知道</mark>"
-        );
+        assert!(html.contains("&lt;i&gt;名&lt;&#x2f;i&gt;") && !html.contains("<i>"));
+        assert!(html.contains("<div class=\"utt flag sev\" id=\"u0\" data-t=\"1\" data-end=\"2\">"));
     }
 }

@@ -1,28 +1,31 @@
 //! Reports: what inspectors and QA leads actually open.
 //!
-//! - [`write_call_page`]: `<out>/calls/<call_id>.html`, one self-contained page per call
-//!   (recording, timeline, evidence, transcript, scorecard), every text escaped.
+//! - [`write_call_page`]: `<out>/calls/<call_id>.html`, one page per call (recording,
+//!   timeline, evidence, transcript, scorecard), with `<out>/static/` (style sheet, script).
 //! - [`write_batch_reports`] / [`BatchReport`]: `<out>/index.html` (review queue first, then the
 //!   batch summary), `calls.csv`, `review_queue.csv`, `review_queue.json`, `queues.csv`.
 //! - [`agent`]: the per-agent report for a period, from the store.
+//! - [`render`]: the templates every page comes from, the server's included.
 //!
 //! The batch side works on [`CallSummary`] rows, never whole records, so a batch of a hundred
 //! thousand calls does not hold a hundred thousand transcripts in memory.
 
 pub mod agent;
 mod batch_page;
-mod call_page;
+pub mod call_page;
 pub mod cli;
 pub mod html;
 pub mod monthly;
 pub mod queue;
 pub mod quota;
+pub mod render;
 pub mod sample;
 pub mod summary;
 /// Dates and times (moved below the store; re-exported so `report::time` paths keep working).
 pub use crate::time;
 pub mod timeline;
 pub mod types;
+pub mod views;
 
 pub use queue::{Level, QueueEntry, Reason, ReviewQueue, SampleGroup};
 pub use sample::{sample_size, SampleBy, SampleOptions};
@@ -97,7 +100,8 @@ pub fn write_call_page(rec: &CallRecord, out_dir: &Path) -> io::Result<PathBuf> 
     let dir = out_dir.join("calls");
     std::fs::create_dir_all(&dir)?;
     let rec = &crate::pii::for_output(rec, crate::pii::Output::Html);
-    let page = call_page::render(rec, &dir);
+    let page = call_page::render(rec, &dir)?;
+    render::write_assets(out_dir, false)?;
     let path = dir.join(format!("{}.html", rec.call_id));
     crate::atomic::write_atomic(&path, page.as_bytes())?;
     Ok(path)

@@ -1,11 +1,11 @@
 //! Monthly per-agent rules (seed 003) in the per-agent report, and `zhijian ledger`.
 //!
 //! The rules themselves are in [`crate::rules::monthly`]; this module feeds them the store's
-//! final results (after review) and the lead's ledger, and renders the month next to
-//! 致命/非致命错误准确性.
+//! final results (after review) and the lead's ledger; agents.html shows the month next to
+//! 致命/非致命错误准确性 (the `monthly` macro of `templates/parts/agents.html`).
 
 use super::agent::AgentReport;
-use super::html::{esc, num};
+use super::html::num;
 use super::time::Date;
 use crate::rules::monthly::{self, LedgerEntry, MonthCall, MonthlyResult, MonthlyRules};
 use crate::rules::ScorecardSet;
@@ -14,7 +14,6 @@ use crate::store::review::FinalResult;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,79 +98,6 @@ pub fn attach(store: &Store, rules: &[MonthlyRules], report: &mut AgentReport) -
     }
     report.monthly_month = Some(month);
     Ok(())
-}
-
-/// The monthly block of an agent's section in agents.html.
-pub fn agent_html(ms: &[MonthlyResult]) -> String {
-    let mut o = String::new();
-    for m in ms {
-        let _ = write!(
-            o,
-            "<div class=\"monthly\"><h3>月度加扣分（{}）· {}</h3><p class=\"small\">监听 {}/{} 条{}{} · 加分 {} · 扣分 {} · 台账 {} · <b>月度合计 {}</b></p>",
-            esc(&m.month),
-            esc(&m.rules),
-            m.monitored,
-            m.required,
-            if m.shortfall > 0 {
-                format!("，<span class=\"badge b-severe\">少 {} 条</span>", m.shortfall)
-            } else {
-                String::new()
-            },
-            if m.pending_calls > 0 {
-                format!("，{} 条待人工复核", m.pending_calls)
-            } else {
-                String::new()
-            },
-            num(m.bonus, 2),
-            num(m.deducted, 2),
-            num(m.ledger_points, 2),
-            num(m.total, 2)
-        );
-        if let Some(c) = &m.all_bonus_cancelled_by {
-            let _ = write!(
-                o,
-                "<p class=\"banner note\">{}不合格超限：本月全部不予加分。</p>",
-                esc(c)
-            );
-        }
-        o.push_str("<table class=\"monthly-items\"><tr><th>项目</th><th class=\"num\">合格</th><th class=\"num\">不合格</th><th class=\"num\">指导</th><th class=\"num\">加分</th><th class=\"num\">扣分</th><th>说明</th></tr>");
-        for i in &m.items {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"small\">{}</td></tr>",
-                esc(&i.category),
-                i.compliant,
-                i.failed,
-                i.coached,
-                num(i.bonus, 2),
-                num(i.deducted, 2),
-                esc(&i.note)
-            );
-        }
-        for (name, p) in &m.full_marks {
-            let _ = write!(
-                o,
-                "<tr><td>单项满分奖励：{}</td><td></td><td></td><td></td><td class=\"num\">{}</td><td></td><td></td></tr>",
-                esc(name),
-                num(*p, 2)
-            );
-        }
-        for l in &m.ledger {
-            let (add, sub) = if l.points >= 0.0 {
-                (num(l.points, 2), String::new())
-            } else {
-                (String::new(), num(-l.points, 2))
-            };
-            let _ = write!(
-                o,
-                "<tr><td>台账：{}</td><td></td><td></td><td></td><td class=\"num\">{add}</td><td class=\"num\">{sub}</td><td class=\"small\">{}</td></tr>",
-                esc(&l.name),
-                esc(&l.note)
-            );
-        }
-        o.push_str("</table></div>");
-    }
-    o
 }
 
 /// Arguments of `zhijian ledger`.

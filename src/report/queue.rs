@@ -14,11 +14,11 @@ use super::time::Stamp;
 use super::ReportOptions;
 use crate::record::CallStatus;
 use crate::rules::{Effect, Severity};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// Why a call needs a human, most urgent last (so `Ord` ranks them).
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Special = 1,
@@ -50,7 +50,8 @@ impl Level {
     }
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
+// Deserialize: the server reads them back from its queue index.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Reason {
     pub level: Level,
     pub text: String,

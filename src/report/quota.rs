@@ -2,7 +2,6 @@
 //! queue, the share of inbound, outbound and special calls (特殊调听) a human reviewed within
 //! the allowed days, against the required percentage.
 
-use super::html::{esc, num};
 use super::time::Date;
 use crate::rules::ScorecardSet;
 use crate::store::review::FinalResult;
@@ -10,7 +9,6 @@ use crate::store::Store;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 /// One quota line: a card, a queue and a class of calls.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -188,37 +186,9 @@ fn in_time(r: &FinalResult, f: Option<&CallFacts>, days: Option<u32>) -> bool {
     rev.days() - call.days() <= i64::from(days)
 }
 
-/// The quota table for agents.html.
+/// The quota table of agents.html (the `quotas` macro of `templates/parts/agents.html`).
 pub fn html(q: &[QueueQuota]) -> String {
-    if q.is_empty() {
-        return String::new();
-    }
-    let mut o = String::from(
-        "<h2>抽检比例（004 质检频度要求）</h2><table id=\"quotas\"><tr><th>评分表</th><th>队列</th><th>类别</th>\
-         <th class=\"num\">通话</th><th class=\"num\">已复核</th><th class=\"num\">按时复核</th><th class=\"num\">比例</th>\
-         <th class=\"num\">要求</th><th>结果</th></tr>",
-    );
-    for l in q {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}{}</td>\
-             <td class=\"num\">{}%</td><td class=\"num\">≥ {}%</td><td>{}</td></tr>",
-            esc(&l.card),
-            esc(&l.queue),
-            esc(&l.class),
-            l.calls,
-            l.reviewed,
-            l.reviewed_in_time,
-            l.within_days.map(|d| format!("（{d} 天内）")).unwrap_or_default(),
-            num(l.pct, 1),
-            num(l.required_pct, 1),
-            if l.met {
-                "达标".to_string()
-            } else {
-                "<span class=\"badge b-severe\">未达标</span>".to_string()
-            }
-        );
-    }
-    o.push_str("</table>");
-    o
+    let q = minijinja::Value::from_serialize(q);
+    super::render::fragment("parts/agents.html", "quotas", &[q])
+        .unwrap_or_else(|e| panic!("the quotas macro: {e:#}"))
 }

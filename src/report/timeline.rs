@@ -1,16 +1,67 @@
-//! The call at a glance: an inline SVG with one lane of speech per role, dead air, overlaps,
-//! interruptions and the spans the scorecard flagged. Every mark carries `data-t` (its start
-//! time), and the page script seeks the recording when one is clicked.
+//! The call at a glance: an SVG with one lane of speech per role, dead air, overlaps,
+//! interruptions and the spans the scorecard flagged. [`view`] computes where each mark goes;
+//! the `timeline` macro of `templates/parts/call.html` draws it (for the export and the
+//! server alike). Every mark carries `data-t` (its start time), and the page script seeks the
+//! recording when one is clicked.
 
-use super::html::{clock, esc, num};
+use super::html::{clock, num};
 use crate::record::{CallRecord, Role};
 use crate::rules::Severity;
-use std::fmt::Write as _;
+use serde::Serialize;
 
 const W: f64 = 1000.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 10.0;
 const LANE_H: f64 = 22.0;
+
+/// The drawing, coordinates already formatted (one decimal where they vary).
+#[derive(Debug, Clone, Serialize)]
+pub struct Timeline {
+    pub width: String,
+    pub height: String,
+    pub duration: String,
+    pub left: String,
+    pub right: String,
+    pub lane_width: String,
+    pub lane_height: String,
+    pub speech_top: String,
+    pub axis_y: String,
+    pub tick_text_y: String,
+    pub flags_text_y: String,
+    pub lanes: Vec<Lane>,
+    pub marks: Vec<Mark>,
+    pub ticks: Vec<Tick>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lane {
+    pub label: &'static str,
+    pub y: String,
+    pub text_y: String,
+}
+
+/// A rectangle, or a triangle (`path`) for an interruption.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Mark {
+    pub class: &'static str,
+    pub t: String,
+    pub x: String,
+    pub y: String,
+    pub w: String,
+    pub h: String,
+    pub rounded: bool,
+    pub fill: &'static str,
+    pub opacity: Option<&'static str>,
+    pub path: Option<String>,
+    /// The tooltip (item names come from the scorecard: escaped like everything else).
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tick {
+    pub x: String,
+    pub label: String,
+}
 
 /// A nice tick step giving at most about 12 ticks.
 fn tick_step(duration: f64) -> f64 {
@@ -24,187 +75,216 @@ fn tick_step(duration: f64) -> f64 {
         .unwrap_or(3600.0)
 }
 
-/// Render the timeline of `rec`. Returns an empty string when the call has no length.
-pub fn svg(rec: &CallRecord) -> String {
-    let dur = rec.duration_s.max(rec.metrics.duration_s);
-    if dur.is_nan() || dur <= 0.0 {
-        return String::new();
+/// Lanes: agent and customer on stereo; one mixed lane on mono.
+fn lanes_of(rec: &CallRecord) -> Vec<Role> {
+    let lanes: Vec<Role> = [Role::Agent, Role::Customer, Role::Mixed]
+        .into_iter()
+        .filter(|&r| {
+            rec.segments.iter().any(|s| s.role == r)
+                || rec.utterances.iter().any(|u| u.role == r)
+                || rec.channels.iter().any(|c| c.role == r)
+        })
+        .collect();
+    if lanes.is_empty() {
+        vec![Role::Agent, Role::Customer]
+    } else {
+        lanes
     }
-    let x = |t: f64| LEFT + (t.clamp(0.0, dur) / dur) * (W - LEFT - RIGHT);
-    let wd = |a: f64, b: f64| (x(b) - x(a)).max(1.5);
+}
 
-    // Lanes: agent and customer on stereo; one mixed lane on mono.
-    let mut lanes: Vec<Role> = Vec::new();
-    for r in [Role::Agent, Role::Customer, Role::Mixed] {
-        let used = rec.segments.iter().any(|s| s.role == r)
-            || rec.utterances.iter().any(|u| u.role == r)
-            || rec.channels.iter().any(|c| c.role == r);
-        if used {
-            lanes.push(r);
+/// Where things go on the drawing of a call `dur` seconds long.
+struct Geometry {
+    dur: f64,
+    lanes: Vec<Role>,
+    flags_y: f64,
+    speech_top: f64,
+    speech_bottom: f64,
+}
+
+impl Geometry {
+    fn x(&self, t: f64) -> f64 {
+        LEFT + (t.clamp(0.0, self.dur) / self.dur) * (W - LEFT - RIGHT)
+    }
+    fn w(&self, a: f64, b: f64) -> f64 {
+        (self.x(b) - self.x(a)).max(1.5)
+    }
+    fn lane_y(&self, r: Role) -> f64 {
+        let i = self.lanes.iter().position(|l| *l == r).unwrap_or(0);
+        8.0 + i as f64 * (LANE_H + 8.0)
+    }
+    /// A rectangle from `a` to `b` seconds spanning every lane (dead air, overlaps).
+    fn across(&self, class: &'static str, a: f64, b: f64, title: String) -> Mark {
+        Mark {
+            class,
+            t: num(a, 3),
+            x: format!("{:.1}", self.x(a)),
+            y: self.speech_top.to_string(),
+            w: format!("{:.1}", self.w(a, b)),
+            h: format!("{:.1}", self.speech_bottom - self.speech_top),
+            title,
+            ..Mark::default()
         }
     }
-    if lanes.is_empty() {
-        lanes = vec![Role::Agent, Role::Customer];
-    }
-    let lane_y = |r: Role| {
-        let i = lanes.iter().position(|l| *l == r).unwrap_or(0);
-        8.0 + i as f64 * (LANE_H + 8.0)
-    };
-    let flags_y = 8.0 + lanes.len() as f64 * (LANE_H + 8.0);
-    let axis_y = flags_y + 16.0 + 8.0;
-    let h = axis_y + 18.0;
-    let speech_top = 4.0;
-    let speech_bottom = flags_y - 4.0;
+}
 
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg id=\"timeline\" viewBox=\"0 0 {W} {h}\" xmlns=\"http://www.w3.org/2000/svg\" \
-         data-duration=\"{}\" data-left=\"{LEFT}\" data-right=\"{RIGHT}\" data-width=\"{W}\" \
-         role=\"img\" aria-label=\"通话时间轴\" font-size=\"12\">",
-        num(dur, 3)
-    );
-    s.push_str(
-        "<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" \
-         patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#eef1f4\"/>\
-         <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c4ccd4\" stroke-width=\"2\"/>\
-         </pattern></defs>",
-    );
-    // Lane backgrounds and labels.
-    for &r in &lanes {
-        let y = lane_y(r);
-        let _ = write!(
-            s,
-            "<text x=\"4\" y=\"{}\" fill=\"#59636e\">{}</text>\
-             <rect x=\"{LEFT}\" y=\"{y}\" width=\"{}\" height=\"{LANE_H}\" fill=\"#f6f8fa\"/>",
-            y + 15.0,
-            r.zh(),
-            W - LEFT - RIGHT
-        );
+/// The timeline of `rec`; `None` when the call has no length.
+pub fn view(rec: &CallRecord) -> Option<Timeline> {
+    let dur = rec.duration_s.max(rec.metrics.duration_s);
+    if dur.is_nan() || dur <= 0.0 {
+        return None;
     }
-    let _ = write!(
-        s,
-        "<text x=\"4\" y=\"{}\" fill=\"#59636e\">问题</text>",
-        flags_y + 12.0
-    );
-    // Dead air across all lanes.
-    for sp in &rec.findings.silences {
-        let _ = write!(
-            s,
-            "<rect class=\"silence\" data-t=\"{}\" x=\"{:.1}\" y=\"{speech_top}\" width=\"{:.1}\" \
-             height=\"{:.1}\" fill=\"url(#hatch)\"><title>冷场 {}–{}（{} 秒）</title></rect>",
-            num(sp.start, 3),
-            x(sp.start),
-            wd(sp.start, sp.end),
-            speech_bottom - speech_top,
-            clock(sp.start),
-            clock(sp.end),
-            num(sp.duration(), 1)
-        );
-    }
-    // Speech.
-    for seg in &rec.segments {
-        let color = match seg.role {
+    let lanes = lanes_of(rec);
+    let flags_y = 8.0 + lanes.len() as f64 * (LANE_H + 8.0);
+    let g = Geometry {
+        dur,
+        lanes,
+        flags_y,
+        speech_top: 4.0,
+        speech_bottom: flags_y - 4.0,
+    };
+    let axis_y = flags_y + 16.0 + 8.0;
+    let step = tick_step(dur);
+    let ticks = (0..)
+        .map(|i| i as f64 * step)
+        .take_while(|t| *t <= dur + 1e-9)
+        .map(|t| Tick {
+            x: format!("{:.1}", g.x(t)),
+            label: clock(t),
+        })
+        .collect();
+    Some(Timeline {
+        width: W.to_string(),
+        height: (axis_y + 18.0).to_string(),
+        duration: num(dur, 3),
+        left: LEFT.to_string(),
+        right: RIGHT.to_string(),
+        lane_width: (W - LEFT - RIGHT).to_string(),
+        lane_height: LANE_H.to_string(),
+        speech_top: g.speech_top.to_string(),
+        axis_y: axis_y.to_string(),
+        tick_text_y: (axis_y + 13.0).to_string(),
+        flags_text_y: (flags_y + 12.0).to_string(),
+        lanes: g
+            .lanes
+            .iter()
+            .map(|&r| Lane {
+                label: r.zh(),
+                y: g.lane_y(r).to_string(),
+                text_y: (g.lane_y(r) + 15.0).to_string(),
+            })
+            .collect(),
+        marks: marks(rec, &g),
+        ticks,
+    })
+}
+
+/// Dead air, speech, overlaps, interruptions, then the flagged evidence (drawn on top).
+fn marks(rec: &CallRecord, g: &Geometry) -> Vec<Mark> {
+    let f = &rec.findings;
+    let mut out: Vec<Mark> = f
+        .silences
+        .iter()
+        .map(|s| {
+            let title = format!(
+                "冷场 {}–{}（{} 秒）",
+                clock(s.start),
+                clock(s.end),
+                num(s.duration(), 1)
+            );
+            Mark {
+                fill: "url(#hatch)",
+                ..g.across("silence", s.start, s.end, title)
+            }
+        })
+        .collect();
+    out.extend(rec.segments.iter().map(|seg| Mark {
+        class: "speech",
+        t: num(seg.start, 3),
+        x: format!("{:.1}", g.x(seg.start)),
+        y: g.lane_y(seg.role).to_string(),
+        w: format!("{:.1}", g.w(seg.start, seg.end)),
+        h: LANE_H.to_string(),
+        rounded: true,
+        fill: match seg.role {
             Role::Agent => "#0969da",
             Role::Customer => "#8250df",
             Role::Mixed => "#6e7781",
-        };
-        let _ = write!(
-            s,
-            "<rect class=\"speech\" data-t=\"{}\" x=\"{:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{LANE_H}\" \
-             rx=\"2\" fill=\"{color}\" fill-opacity=\"0.8\"><title>{} {}–{}</title></rect>",
-            num(seg.start, 3),
-            x(seg.start),
-            lane_y(seg.role),
-            wd(seg.start, seg.end),
-            seg.role.zh(),
-            clock(seg.start),
-            clock(seg.end)
-        );
-    }
-    // Both talking.
-    for o in &rec.findings.overlaps {
-        let _ = write!(
-            s,
-            "<rect class=\"overlap\" data-t=\"{}\" x=\"{:.1}\" y=\"{speech_top}\" width=\"{:.1}\" \
-             height=\"{:.1}\" fill=\"#cf222e\" fill-opacity=\"0.25\"><title>双方同时说话 {}（{} 秒）</title></rect>",
-            num(o.start, 3),
-            x(o.start),
-            wd(o.start, o.end),
-            speech_bottom - speech_top,
+        },
+        opacity: Some("0.8"),
+        path: None,
+        title: format!("{} {}–{}", seg.role.zh(), clock(seg.start), clock(seg.end)),
+    }));
+    out.extend(f.overlaps.iter().map(|o| {
+        let title = format!(
+            "双方同时说话 {}（{} 秒）",
             clock(o.start),
             num(o.duration(), 1)
         );
-    }
+        Mark {
+            fill: "#cf222e",
+            opacity: Some("0.25"),
+            ..g.across("overlap", o.start, o.end, title)
+        }
+    }));
     // Interruptions: a red triangle above the lane of whoever cut in.
-    for i in &rec.findings.interruptions {
-        let lane = if lanes.contains(&i.by) {
+    out.extend(f.interruptions.iter().map(|i| {
+        let lane = if g.lanes.contains(&i.by) {
             i.by
         } else {
-            lanes[0]
+            g.lanes[0]
         };
-        let (cx, y) = (x(i.at), lane_y(lane));
-        let _ = write!(
-            s,
-            "<path class=\"interruption\" data-t=\"{}\" d=\"M{:.1} {:.1} l-5 -7 h10 z\" fill=\"#cf222e\">\
-             <title>{}抢话 {}</title></path>",
-            num(i.at, 3),
-            cx,
-            y + 7.0,
-            i.by.zh(),
-            clock(i.at)
-        );
-    }
-    // Flagged evidence.
-    if let Some(score) = &rec.score {
-        for h in score.hits.iter().filter(|h| !h.superseded) {
-            let color = if h.fatal || h.severity == Severity::Severe {
-                "#cf222e"
+        Mark {
+            class: "interruption",
+            t: num(i.at, 3),
+            fill: "#cf222e",
+            path: Some(format!(
+                "M{:.1} {:.1} l-5 -7 h10 z",
+                g.x(i.at),
+                g.lane_y(lane) + 7.0
+            )),
+            title: format!("{}抢话 {}", i.by.zh(), clock(i.at)),
+            ..Mark::default()
+        }
+    }));
+    out.extend(flag_marks(rec, g));
+    out
+}
+
+fn flag_marks(rec: &CallRecord, g: &Geometry) -> Vec<Mark> {
+    let Some(score) = &rec.score else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for h in score.hits.iter().filter(|h| !h.superseded) {
+        let fill = if h.fatal || h.severity == Severity::Severe {
+            "#cf222e"
+        } else {
+            "#bc4c00"
+        };
+        for e in &h.evidence {
+            // Evidence about the whole call (a count, an absence) would paint the lane solid;
+            // mark where it starts instead.
+            let end = if e.end - e.start > g.dur * 0.2 {
+                e.start
             } else {
-                "#bc4c00"
+                e.end
             };
-            for e in &h.evidence {
-                // Evidence about the whole call (a count, an absence) would paint the lane
-                // solid; mark where it starts instead.
-                let end = if e.end - e.start > dur * 0.2 {
-                    e.start
-                } else {
-                    e.end
-                };
-                let _ = write!(
-                    s,
-                    "<rect class=\"flag\" data-t=\"{}\" x=\"{:.1}\" y=\"{flags_y}\" width=\"{:.1}\" \
-                     height=\"16\" rx=\"2\" fill=\"{color}\"><title>{} {}（{}）</title></rect>",
-                    num(e.start, 3),
-                    x(e.start),
-                    wd(e.start, end).max(4.0),
-                    clock(e.start),
-                    esc(&h.name),
-                    esc(&h.id)
-                );
-            }
+            out.push(Mark {
+                class: "flag",
+                t: num(e.start, 3),
+                x: format!("{:.1}", g.x(e.start)),
+                y: g.flags_y.to_string(),
+                w: format!("{:.1}", g.w(e.start, end).max(4.0)),
+                h: "16".into(),
+                rounded: true,
+                fill,
+                opacity: None,
+                path: None,
+                title: format!("{} {}（{}）", clock(e.start), h.name, h.id),
+            });
         }
     }
-    // Axis.
-    let step = tick_step(dur);
-    let mut t = 0.0;
-    while t <= dur + 1e-9 {
-        let _ = write!(
-            s,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{speech_top}\" y2=\"{axis_y}\" stroke=\"#d1d9e0\" \
-             stroke-width=\"0.5\"/><text x=\"{0:.1}\" y=\"{1}\" text-anchor=\"middle\" fill=\"#59636e\">{2}</text>",
-            x(t),
-            axis_y + 13.0,
-            clock(t)
-        );
-        t += step;
-    }
-    let _ = write!(
-        s,
-        "<line id=\"playhead\" x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"0\" y2=\"{axis_y}\" stroke=\"#1f2328\" \
-         stroke-width=\"1.5\" visibility=\"hidden\"/></svg>"
-    );
-    s
+    out
 }
 
 #[cfg(test)]

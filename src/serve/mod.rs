@@ -1,7 +1,9 @@
 //! `zhijian serve`: the inspectors' web workbench over the store.
 //!
-//! One binary, offline: pages come from templates compiled in (auto-escaping), CSS and script
-//! are served from the binary, nothing is fetched from outside. Every request opens the SQLite
+//! One binary, offline: pages come from templates compiled in (auto-escaping) — the same
+//! environment the static export renders with ([`crate::report::render`]), so the call page's
+//! timeline, transcript and evidence, the queue rows and the agent table are the export's own
+//! macros — CSS and script are served from the binary, nothing is fetched from outside. Every request opens the SQLite
 //! store (WAL, so `inspect` can write meanwhile) on a blocking thread; the session cookie
 //! decides who the user is and the role decides what they may see and do. Every change a
 //! human makes goes through [`Store::reviewed_change`]: one transaction that checks the call's
@@ -94,10 +96,11 @@ const PRE_COOKIE: &str = "zj_login";
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The shared environment (layout, call-page pieces, queue rows, agent table: what the static
+/// export renders too) plus the server's own pages.
 fn templates() -> Environment<'static> {
-    let mut env = Environment::new();
+    let mut env = crate::report::render::environment();
     for (name, src) in [
-        ("base.html", include_str!("templates/base.html")),
         ("login.html", include_str!("templates/login.html")),
         ("queue.html", include_str!("templates/queue.html")),
         ("call.html", include_str!("templates/call.html")),
@@ -111,8 +114,6 @@ fn templates() -> Environment<'static> {
         env.add_template(name, src)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
     }
-    env.add_filter("clock", |t: f64| crate::report::html::clock(t));
-    env.add_filter("num1", |v: f64| crate::figures::num(v, 1));
     env.add_filter("appeal_zh", |s: String| match s.as_str() {
         "open" => "待处理".to_string(),
         "accepted" => "申诉成立".to_string(),
@@ -430,11 +431,11 @@ pub fn router(app: Shared) -> Router {
         .route("/logout", post(act0!(actions::logout)))
         .route(
             "/static/app.css",
-            get(|| async { asset("text/css", app_css()) }),
+            get(|| async { asset("text/css", crate::report::render::CSS) }),
         )
         .route(
             "/static/app.js",
-            get(|| async { asset("text/javascript", include_str!("static/app.js")) }),
+            get(|| async { asset("text/javascript", crate::report::render::JS) }),
         )
         .route("/queue", get(page!(pages::queue)))
         .route("/mine", get(page!(pages::mine)))
@@ -460,18 +461,6 @@ pub fn router(app: Shared) -> Router {
         .route("/users/{name}/disable", post(act!(actions::disable_user)))
         .layer(axum::middleware::map_response(harden))
         .with_state(app)
-}
-
-/// The static report's stylesheet (one look for both) and the workbench's own rules.
-fn app_css() -> &'static str {
-    static CSS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    CSS.get_or_init(|| {
-        format!(
-            "{}\n{}",
-            crate::report::html::CSS,
-            include_str!("static/app.css")
-        )
-    })
 }
 
 fn asset(kind: &'static str, body: &'static str) -> Response {

@@ -4,12 +4,15 @@
 
 use super::{index, Ctx, WebError};
 use crate::record::CallRecord;
+use crate::report::call_page;
+use crate::report::queue::{Level, Reason};
+use crate::report::views::{self, Links, QueueRowView};
+use crate::rules::Evidence;
 use crate::store::web::{QueueFilter, QueueRow, Role};
 use crate::time::Date;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::{context, Value};
-use serde::Serialize;
+use minijinja::context;
 use std::collections::{BTreeMap, HashMap};
 
 type Q = HashMap<String, String>;
@@ -41,23 +44,38 @@ pub(super) fn filter_of(q: &Q) -> QueueFilter {
     }
 }
 
-#[derive(Serialize)]
-struct RowView {
-    #[serde(flatten)]
-    row: QueueRow,
-    reasons_list: Vec<serde_json::Value>,
-    score_pct: Option<f64>,
-}
-
-fn rows_view(rows: Vec<QueueRow>) -> Vec<RowView> {
+/// The store's queue rows as the rows the export lists too (`parts/queue.html`), numbered
+/// from `first_rank`; `finals`: the final score of each row (an agent's own calls).
+fn rows_view(
+    rows: Vec<QueueRow>,
+    first_rank: usize,
+    finals: Option<&[Option<f64>]>,
+) -> Vec<QueueRowView> {
     rows.into_iter()
-        .map(|row| RowView {
-            reasons_list: serde_json::from_str(&row.reasons).unwrap_or_default(),
-            score_pct: match (row.auto_score, row.max_score) {
-                (Some(s), Some(m)) if m > 0.0 => Some(s / m * 100.0),
-                _ => None,
-            },
-            row,
+        .enumerate()
+        .map(|(i, r)| {
+            let why: Vec<Reason> = serde_json::from_str(&r.reasons).unwrap_or_default();
+            let level = why.iter().map(|x| x.level).max();
+            let agent = views::agent_label(r.agent_name.as_deref(), r.agent_id.as_deref());
+            let start = r.start_time.as_deref();
+            let mut v = QueueRowView::call(
+                &r.call_id,
+                r.at,
+                Links::Server,
+                agent,
+                r.queue,
+                start,
+                r.duration_s,
+            )
+            .with_level(level, r.risk)
+            .with_score(r.auto_score, r.max_score, level == Some(Level::Fatal));
+            v.rank = first_rank + i;
+            v.reasons = views::reasons(&r.call_id, &why[..why.len().min(3)], Links::Server);
+            v.final_score = finals.and_then(|f| f.get(i).copied().flatten());
+            v.assigned_to = r.assigned_to;
+            v.claimed_by = r.claimed_by;
+            v.reviewed = r.reviewed;
+            v
         })
         .collect()
 }
@@ -120,13 +138,12 @@ pub fn queue(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
         "queue.html",
         context! {
             inspectors => inspectors,
-            rows => rows_view(rows),
-            mine => rows_view(mine),
+            rows => rows_view(rows, (page - 1) * PAGE + 1, None),
+            mine => rows_view(mine, 1, None),
             mine_total => mine_total,
             total => total,
             page => page,
             pages => pages,
-            first_rank => (page - 1) * PAGE + 1,
             query => keep_query(q),
             f => q,
         },
@@ -159,25 +176,15 @@ pub fn mine(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
         "queue.html",
         context! {
             own => true,
-            rows => rows_view(rows),
-            finals => finals,
+            rows => rows_view(rows, (page - 1) * PAGE + 1, Some(finals.as_slice())),
             total => total,
             page => page,
             pages => total.div_ceil(PAGE).max(1),
-            first_rank => (page - 1) * PAGE + 1,
             query => keep_query(q),
             f => q,
             appeals => appeals,
         },
     )
-}
-
-#[derive(Serialize)]
-struct EvidenceView {
-    start: f64,
-    end: f64,
-    text: Option<String>,
-    note: String,
 }
 
 pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
@@ -197,20 +204,12 @@ pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
         c.store.claim_of(id, c.now)?.map(|(u, _)| u)
     };
     let fin = c.store.final_result(id).ok();
-    let mut evidence: HashMap<String, Vec<EvidenceView>> = HashMap::new();
+    let mut evidence: HashMap<String, Vec<Evidence>> = HashMap::new();
     if let Some(score) = c.store.stored_score(id)? {
-        let hits = score.hits.iter().map(|h| (&h.id, &h.evidence));
-        let review = score.review.iter().map(|h| (&h.id, &h.evidence));
+        let hits = score.hits.into_iter().map(|h| (h.id, h.evidence));
+        let review = score.review.into_iter().map(|h| (h.id, h.evidence));
         for (item, ev) in hits.chain(review) {
-            evidence
-                .entry(item.clone())
-                .or_default()
-                .extend(ev.iter().map(|e| EvidenceView {
-                    start: e.start,
-                    end: e.end,
-                    text: e.text.clone(),
-                    note: e.note.clone(),
-                }));
+            evidence.entry(item).or_default().extend(ev);
         }
     }
     let appeals: Vec<_> = c
@@ -234,34 +233,16 @@ pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
     } else {
         Vec::new()
     };
-    let timeline = rec
-        .as_ref()
-        .map(crate::report::timeline::svg)
-        .unwrap_or_default();
-    let utterances: Vec<_> = rec.as_ref().map_or(Vec::new(), |r| {
-        r.utterances
-            .iter()
-            .map(|u| context! { role => u.role.as_str(), role_zh => role_zh(u.role.as_str()), start => u.start, end => u.end, text => &u.text })
-            .collect()
-    });
+    // The export's view of the call, drawn by the same macros; the recording comes from here.
+    let audio = format!("/calls/{}/audio", crate::report::html::url_segment(id));
+    let view = rec.as_ref().map(|r| call_page::view(r, Some(audio)));
     c.page(
         "call.html",
         context! {
             id => id,
-            rec => rec.as_ref().map(|r| context! {
-                duration_s => r.duration_s,
-                file => r.input.path.display().to_string(),
-                agent => r.metadata.as_ref().and_then(|m| m.agent_id.clone()),
-                queue => r.metadata.as_ref().and_then(|m| m.queue.clone()),
-                start_time => r.metadata.as_ref().and_then(|m| m.start_time.clone()),
-                agent_name => r.metadata.as_ref().and_then(|m| m.agent_name.clone()),
-                status => r.status.as_str(),
-                errors => r.errors.iter().map(|p| format!("{}: {}", p.stage, p.message)).collect::<Vec<_>>(),
-            }),
+            c => view,
             fin => fin,
             evidence => evidence,
-            utterances => utterances,
-            timeline => Value::from_safe_string(timeline),
             claimed_by => claimed_by,
             assigned_to => assigned_to,
             version => c.store.review_version(id)?,
@@ -272,14 +253,6 @@ pub fn call(c: &mut Ctx, id: &str, _q: &Q) -> Result<Response, WebError> {
             appeal_days => c.app.appeal_days,
         },
     )
-}
-
-fn role_zh(r: &str) -> &'static str {
-    match r {
-        "agent" => "座席",
-        "customer" => "客户",
-        _ => "混合",
-    }
 }
 
 pub fn appeals(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
@@ -332,7 +305,7 @@ pub fn agents(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
     let report = crate::report::agent::build(&c.store, &opts)?;
     c.page(
         "agents.html",
-        context! { rows => report.agents, from => from.to_string(), to => to.to_string() },
+        context! { r => report, from => from.to_string(), to => to.to_string() },
     )
 }
 

@@ -119,7 +119,7 @@ fn call_page_shows_what_an_inspector_needs() {
     // Evidence chips and transcript lines carry their time.
     assert!(d.contains(r#"<div class="utt flag sev" id="u5" data-t="22.1" data-end="25""#));
     // The recording: a relative link that resolves to the real file.
-    let src = Regex::new(r#"<audio id="audio"[^>]* src="([^"]+)""#)
+    let src = Regex::new(r#"<audio id="player"[^>]* src="([^"]+)""#)
         .unwrap()
         .captures(&d)
         .unwrap()[1]
@@ -184,7 +184,7 @@ fn index_lists_the_queue_first_and_links_every_call() {
     let out = pages(tmp.path());
     let index = out.join("index.html");
     let d = dom(&url(&index), 1000);
-    let order: Vec<String> = Regex::new(r#"<tr class="q" data-call="([^"]+)""#)
+    let order: Vec<String> = Regex::new(r#"<tr class="qrow" data-call="([^"]+)""#)
         .unwrap()
         .captures_iter(&d)
         .map(|c| c[1].to_string())
@@ -220,22 +220,97 @@ fn index_lists_the_queue_first_and_links_every_call() {
     for l in links {
         assert!(out.join(&l).is_file(), "{l} does not exist");
     }
-    // A screenshot renders (looked at by hand; here: it is a real, non-trivial PNG).
-    let png = tmp.path().join("index.png");
-    run_chromium(
-        &[
-            "--window-size=1280,1800",
-            &format!("--screenshot={}", png.display()),
-        ],
-        &url(&index),
+    // Screenshots of the index and a call page render (looked at by hand, in
+    // target/web-screens/ next to the server's; here: real, non-trivial PNGs).
+    let shots = root().join("target/web-screens");
+    std::fs::create_dir_all(&shots).unwrap();
+    for (name, page) in [
+        ("export-index", index.clone()),
+        ("export-call", out.join("calls/in-bad.html")),
+    ] {
+        let png = shots.join(format!("{name}.png"));
+        run_chromium(
+            &[
+                "--window-size=1280,1800",
+                &format!("--screenshot={}", png.display()),
+            ],
+            &url(&page),
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(
+            bytes.len() > 50_000,
+            "screenshot of {name} ({} bytes) looks blank",
+            bytes.len()
+        );
+    }
+}
+
+/// Markup in a transcript, an agent's name and a recording's file name comes out as text on
+/// the exported call page and index, in the file and in the browser's DOM.
+#[test]
+fn static_pages_escape_transcripts_agent_names_and_file_names() {
+    const EVIL: &str = r#"<script>alert(1)</script>"><img src=x onerror=1>"#;
+    // How the template engine writes it (it escapes `/` too).
+    const ESCAPED: &str =
+        "&lt;script&gt;alert(1)&lt;&#x2f;script&gt;&quot;&gt;&lt;img src=x onerror=1&gt;";
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut rec = super::record("in-bad");
+    rec.call_id = "evil".into();
+    rec.utterances[0].text = EVIL.into();
+    rec.metadata.as_mut().unwrap().agent_name = Some(EVIL.into());
+    let mut failed = super::record("broken");
+    failed.call_id = "evil-failed".into();
+    failed.input.path = format!("samples/{EVIL}.wav").into();
+    let mut b = zhijian::report::BatchReport::new(ReportOptions::default());
+    for r in [&rec, &failed] {
+        write_call_page(r, &out).unwrap();
+        b.add(r);
+    }
+    b.write(&out).unwrap();
+    let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
+    let (call, index, failed_page) = (
+        read("calls/evil.html"),
+        read("index.html"),
+        read("calls/evil-failed.html"),
     );
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    for (name, html) in [("call", &call), ("index", &index), ("failed", &failed_page)] {
+        for raw in ["<script>alert", "<img"] {
+            assert!(!html.contains(raw), "{name}: unescaped {raw:?}");
+        }
+        // The page's own script is the only one, and it is not inline.
+        assert_eq!(html.matches("<script").count(), 1, "{name}");
+        assert!(html.contains("static/app.js\" defer></script>"), "{name}");
+    }
+    // The transcript line and the agent on the call page; the agent in the queue and the
+    // file name of the failed call on the index and on its page.
     assert!(
-        bytes.len() > 50_000,
-        "screenshot of {} bytes looks blank",
-        bytes.len()
+        call.contains(&format!("<span class=\"x\">{ESCAPED}")),
+        "transcript"
     );
+    assert!(
+        call.contains(&format!("<dd>{ESCAPED}（工号 A1002）</dd>")),
+        "agent"
+    );
+    assert!(
+        index.contains(&format!("<td>{ESCAPED}（A1002）</td>")),
+        "agent in the queue"
+    );
+    assert!(
+        index.contains(&format!("samples&#x2f;{ESCAPED}.wav")),
+        "file name"
+    );
+    assert!(
+        failed_page.contains(&format!("samples&#x2f;{ESCAPED}.wav")),
+        "file name"
+    );
+    // The browser agrees: no element came out of the text.
+    for page in ["calls/evil.html", "index.html", "calls/evil-failed.html"] {
+        let d = dom(&url(&out.join(page)), 1000);
+        assert_eq!(count("<script", &d), 1, "{page}");
+        assert_eq!(count("<img", &d), 0, "{page}");
+    }
 }
 
 #[test]

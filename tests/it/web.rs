@@ -939,3 +939,65 @@ fn lead_assigns_the_riskiest_unassigned_calls_round_robin() {
     assert_eq!(r.status, 403);
     assert_eq!(count(&db, "SELECT count(*) FROM assignments"), 5);
 }
+
+/// The server's call page and the exported one draw a call with the same macros from the same
+/// view: the timeline, the transcript and the scorecard breakdown come out byte for byte the
+/// same, and every piece of evidence the server lists is on the exported page as it is.
+#[test]
+fn call_page_fragments_are_the_export_s_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_db(tmp.path());
+    let srv = Server::start(&db, &[]);
+    let served = Client::logged_in(&srv, "ins1").get("/calls/in-bad").body;
+    let out = tmp.path().join("out");
+    let page = zhijian::report::write_call_page(&record("in-bad"), &out).unwrap();
+    let exported = std::fs::read_to_string(page).unwrap();
+    // From a marker to the next one (the export's file and the served page differ around them).
+    let cut = |html: &str, from: &str, to: &str| -> String {
+        let a = html.find(from).unwrap_or_else(|| panic!("no {from:?}"));
+        let after = a + from.len();
+        let b = after
+            + html[after..]
+                .find(to)
+                .unwrap_or_else(|| panic!("no {to:?}"));
+        html[a..b].to_string()
+    };
+    for (from, to) in [
+        ("<svg id=\"timeline\"", "</svg>"),
+        // The macro's output is one line; each page goes on after it in its own way.
+        ("<h2 id=\"transcript\">", "\n"),
+        ("<h2 id=\"scorecard\">", "</table>"),
+        ("<h2 id=\"acoustic\">", "</table>"),
+    ] {
+        let (s, e) = (cut(&served, from, to), cut(&exported, from, to));
+        assert!(s.len() > 200, "{from}: {s}");
+        if s != e {
+            // Show where they part (the fragments are long).
+            let at = s.bytes().zip(e.bytes()).take_while(|(a, b)| a == b).count();
+            let around = |x: &str| {
+                x[x.floor_char_boundary(at.saturating_sub(80))..]
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            };
+            panic!(
+                "{from} differs:\n served:   {}\n exported: {}",
+                around(&s),
+                around(&e)
+            );
+        }
+    }
+    assert!(served.contains("<mark class=\"sev\">你听清楚了没有？我不是说了吗，不知道！</mark>"));
+    let chips = |html: &str| -> Vec<String> {
+        Regex::new(r#"<a class="ev seek" [^>]*title=[^>]*>[^<]*</a>"#)
+            .unwrap()
+            .find_iter(html)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    let (s, e) = (chips(&served), chips(&exported));
+    assert!(s.len() >= 10, "{s:?}");
+    for c in &s {
+        assert!(e.contains(c), "{c} is not on the exported page");
+    }
+}
