@@ -24,7 +24,7 @@ pub struct CallView<'a> {
     pub utts: Vec<UttView<'a>>,
     /// The utterances with each speaker's consecutive fragments merged into one turn (no
     /// other utterance between them, pause under [`FRAGMENT_GAP_S`]).
-    turns: Vec<UttView<'a>>,
+    turns: Vec<Turn<'a>>,
     /// Length of the call in seconds: the recording's, else the last utterance's end.
     pub duration: f64,
 }
@@ -89,6 +89,13 @@ impl<'a> CallView<'a> {
         }
     }
 
+    fn turn<'v>(&'v self, t: &'v Turn<'a>) -> &'v UttView<'a> {
+        match t {
+            Turn::One(i) => &self.utts[*i],
+            Turn::Merged(v) => v,
+        }
+    }
+
     /// What a text condition (phrases, patterns) reads: like [`scope`](Self::scope), but
     /// `first`/`last` count turns, each read as one text, so a phrase cut across two
     /// fragments (「客服中」「心」) is found and `first = 2` is not used up by one sentence
@@ -103,6 +110,7 @@ impl<'a> CallView<'a> {
             Some(p) if p.first.is_some() || p.last.is_some() => p.apply(
                 self.turns
                     .iter()
+                    .map(|t| self.turn(t))
                     .filter(|u| role.admits(u.u.role, lenient))
                     .collect(),
                 self.duration,
@@ -127,6 +135,7 @@ impl<'a> CallView<'a> {
         let mut items: Vec<(f64, f64, Option<&'a Untranscribed>)> = self
             .turns
             .iter()
+            .map(|t| self.turn(t))
             .filter(|u| role.admits(u.u.role, lenient))
             .map(|u| (u.u.start, u.u.end, None))
             .chain(
@@ -145,10 +154,17 @@ impl<'a> CallView<'a> {
     }
 }
 
+/// One turn: a lone utterance (its index in [`CallView::utts`], prepared once there) or
+/// several fragments joined.
+enum Turn<'a> {
+    One(usize),
+    Merged(Box<UttView<'a>>),
+}
+
 /// Merge each run of one speaker's fragments (adjacent in time order, same role, pause under
-/// [`FRAGMENT_GAP_S`]) into one view; a lone utterance stays borrowed.
-fn merge_fragments<'a>(utts: &[UttView<'a>]) -> Vec<UttView<'a>> {
-    let mut out: Vec<UttView<'a>> = Vec::new();
+/// [`FRAGMENT_GAP_S`]) into one view; a lone utterance is referred to by index.
+fn merge_fragments<'a>(utts: &[UttView<'a>]) -> Vec<Turn<'a>> {
+    let mut out: Vec<Turn<'a>> = Vec::new();
     let mut i = 0;
     while i < utts.len() {
         let mut j = i + 1;
@@ -159,11 +175,7 @@ fn merge_fragments<'a>(utts: &[UttView<'a>]) -> Vec<UttView<'a>> {
             j += 1;
         }
         out.push(if j == i + 1 {
-            UttView {
-                u: utts[i].u.clone(),
-                pos: utts[i].pos,
-                prep: Prepared::new(&utts[i].u.text, &utts[i].u.tokens),
-            }
+            Turn::One(i)
         } else {
             let run = &utts[i..j];
             let mut m = (*run[0].u).clone();
@@ -183,11 +195,11 @@ fn merge_fragments<'a>(utts: &[UttView<'a>]) -> Vec<UttView<'a>> {
             // jieba tokens of the joined text are recomputed when a phrase needs them.
             m.tokens.clear();
             let prep = Prepared::new(&m.text, &[]);
-            UttView {
+            Turn::Merged(Box::new(UttView {
                 u: Cow::Owned(m),
                 pos: run[0].pos,
                 prep,
-            }
+            }))
         });
         i = j;
     }
