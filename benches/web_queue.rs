@@ -103,7 +103,7 @@ fn main() {
 /// each risky call, a few fatal.
 fn fill(db: &std::path::Path, n: usize) {
     let store = zhijian::store::Store::open(db).unwrap();
-    let c = store.conn();
+    let c = store.db().as_sqlite().unwrap();
     c.execute_batch("BEGIN").unwrap();
     let queues = ["inbound", "outbound_sales", "insurance", "collections"];
     let items = ["RX03", "LY01", "LY02", "ZD03", "RX05", "ZD01"];
@@ -228,7 +228,9 @@ fn index_bench(n: usize) {
             .unwrap();
     let mut store = zhijian::store::Store::open(&db).unwrap();
     store
-        .conn()
+        .db()
+        .as_sqlite()
+        .unwrap()
         .execute_batch("PRAGMA synchronous = OFF")
         .unwrap();
     for i in 0..n {

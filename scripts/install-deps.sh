@@ -4,9 +4,11 @@
 #   chromium, fonts-noto-cjk: the HTML report tests render pages in headless Chromium
 #   zstd: scripts/bundle.sh compresses the offline bundle (the deploy test builds one)
 #   openssl, curl: the web workbench's HTTPS test makes a throwaway certificate and connects
+#   postgresql: the shared store and work queue of many workers; the tests start a throwaway
+#     server (scripts/pg-scratch.sh)
 #   The model fetch uses python3 + pip, which the machine already has.
 set -euo pipefail
-pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd openssl curl)
+pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd openssl curl postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -116,6 +116,18 @@ pub enum Command {
     /// Workbench accounts: add, list, disable, change password (read from stdin).
     Users(crate::serve::cli::UsersArgs),
 
+    /// Register recordings in the shared PostgreSQL database and queue one job per call that
+    /// still needs work (the same recording twice is one call). Workers take them from there.
+    Enqueue(crate::queue::cli::EnqueueArgs),
+
+    /// Take calls from the shared queue and inspect them until stopped (SIGTERM: finish the
+    /// calls in hand, then exit). Run one per machine; results go to the shared database.
+    Worker(crate::queue::cli::WorkerArgs),
+
+    /// The shared queue: queued, running, retrying, done and dead-lettered calls, and each
+    /// worker's throughput.
+    Status(crate::queue::cli::StatusArgs),
+
     /// (internal) A supervised speech-recogniser process, started by `inspect`.
     #[command(hide = true)]
     AsrChild {
@@ -279,6 +291,35 @@ pub struct InspectArgs {
     #[arg(long, value_name = "CSV")]
     pub meta: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// Database the calls are stored in (default: OUT/zhijian.db): an SQLite file, or
+    /// `postgres://…` (the shared store of many workers). Share one across batches for
+    /// monthly agent reports.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Do not write the database and the HTML/CSV reports (JSON results only).
+    #[arg(long)]
+    pub no_report: bool,
+
+    #[command(flatten)]
+    pub queue: crate::report::cli::QueueArgs,
+
+    /// Re-inspect every call even when a current result exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// How calls are inspected: the pipeline's settings, models and scorecards (shared by
+/// `inspect` and `worker`).
+#[derive(Debug, Args)]
+pub struct EngineArgs {
     /// Stereo channel that carries the agent; the other is the customer. A metadata
     /// `agent_channel` column overrides it per file.
     #[arg(long, value_enum, default_value = "left")]
@@ -333,29 +374,9 @@ pub struct InspectArgs {
     #[arg(long)]
     pub asr_in_process: bool,
 
-    /// SQLite database the calls are stored in (default: OUT/zhijian.db). Share one across
-    /// batches for monthly agent reports.
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
-
-    /// Do not write the database and the HTML/CSV reports (JSON results only).
-    #[arg(long)]
-    pub no_report: bool,
-
-    #[command(flatten)]
-    pub queue: crate::report::cli::QueueArgs,
-
     /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
     #[arg(long, default_value = "rules")]
     pub rules: PathBuf,
-
-    /// Re-inspect every call even when a current result exists.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Do not draw the progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
 
     #[command(flatten)]
     pub privacy: crate::pii::policy::PrivacyArgs,

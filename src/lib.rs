@@ -18,6 +18,7 @@ pub mod identity;
 pub mod meta;
 pub mod pii;
 pub mod pipeline;
+pub mod queue;
 pub mod record;
 pub mod report;
 pub mod rescore;
@@ -124,6 +125,9 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         cli::Command::Users(a) => serve::cli::users_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Enqueue(a) => queue::cli::enqueue_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Worker(a) => queue::cli::worker_cmd(&a, &mut std::io::stdout().lock()),
+        cli::Command::Status(a) => queue::cli::status_cmd(&a, &mut std::io::stdout().lock()),
     }
 }
 
@@ -184,17 +188,26 @@ fn eval_calls(a: cli::EvalCallsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
-    let meta = match &a.meta {
-        Some(p) => Some(
-            meta::MetaTable::load(p)
-                .with_context(|| format!("loading metadata {}", p.display()))?,
-        ),
-        None => None,
-    };
-    for p in meta.iter().flat_map(|m| m.problems()) {
-        eprintln!("zhijian: warning: {p}");
+/// Calls in parallel by default: one per core without ASR, else cores / ASR threads.
+pub fn default_jobs(a: &cli::EngineArgs) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.no_asr {
+        cores
+    } else {
+        (cores / asr_threads(a)).max(1)
     }
+}
+
+fn asr_threads(a: &cli::EngineArgs) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    a.asr_threads.unwrap_or(cores.min(2)).max(1)
+}
+
+/// The pipeline `inspect` and `worker` run: settings, scorecards, speech model, classifier.
+pub fn build_engine(
+    a: &cli::EngineArgs,
+    meta: Option<meta::MetaTable>,
+) -> Result<pipeline::Engine> {
     let settings = pipeline::Settings {
         agent_channel: a.agent_channel,
         findings: acoustic::FindingsConfig {
@@ -220,8 +233,7 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
     let fingerprint = pipeline::rules_fingerprint(&a.rules)
         .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
     let mut engine = pipeline::Engine::new(settings, meta).with_scorecards(cards, &fingerprint);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let asr_threads = a.asr_threads.unwrap_or(cores.min(2)).max(1);
+    let asr_threads = asr_threads(a);
     if !a.no_asr {
         let opts = asr::AsrOptions {
             threads: asr_threads,
@@ -268,11 +280,22 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
             engine = engine.with_classifier(c, &hash);
         }
     }
-    let jobs = a.jobs.unwrap_or(if a.no_asr {
-        cores
-    } else {
-        (cores / asr_threads).max(1)
-    });
+    Ok(engine)
+}
+
+fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
+    let meta = match &a.meta {
+        Some(p) => Some(
+            meta::MetaTable::load(p)
+                .with_context(|| format!("loading metadata {}", p.display()))?,
+        ),
+        None => None,
+    };
+    for p in meta.iter().flat_map(|m| m.problems()) {
+        eprintln!("zhijian: warning: {p}");
+    }
+    let engine = build_engine(&a.engine, meta)?;
+    let jobs = a.jobs.unwrap_or_else(|| default_jobs(&a.engine));
     let opts = batch::BatchOptions {
         inputs: a.inputs,
         out: a.out.clone(),

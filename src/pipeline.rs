@@ -357,7 +357,16 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// A fresh record for `path`, before any stage ran.
 pub fn new_record(engine: &Engine, path: &Path, call_id: &str) -> CallRecord {
-    let metadata = engine.meta_for(path).cloned();
+    new_record_with(engine, path, call_id, engine.meta_for(path).cloned())
+}
+
+/// A fresh record with the given metadata row (a worker gets it with the job, not by path).
+pub fn new_record_with(
+    engine: &Engine,
+    path: &Path,
+    call_id: &str,
+    metadata: Option<CallMeta>,
+) -> CallRecord {
     let fingerprints = engine.fingerprints(metadata.as_ref());
     CallRecord {
         schema_version: SCHEMA_VERSION,
@@ -436,6 +445,20 @@ pub fn process_call(
     counts: &StageCounts,
 ) -> CallRecord {
     let fresh = new_record(engine, path, call_id);
+    process_fresh(engine, path, fresh, hashed, prev, counts)
+}
+
+/// [`process_call`] from a fresh record ([`new_record_with`]).
+pub fn process_fresh(
+    engine: &Engine,
+    path: &Path,
+    fresh: CallRecord,
+    hashed: Option<&(String, u64)>,
+    prev: Option<CallRecord>,
+    counts: &StageCounts,
+) -> CallRecord {
+    let call_id = fresh.call_id.clone();
+    let call_id = call_id.as_str();
     let hashed = match hashed {
         Some(h) => Ok(h.clone()),
         None => file_sha256(path),

@@ -157,19 +157,17 @@ impl Store {
     ) -> crate::store::Result<(Vec<String>, usize)> {
         let f = from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
         let t = to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
-        let mut st = self
-            .conn()
-            .prepare(
+        let rows: Vec<(String, bool)> = self
+            .db()
+            .rows(
                 "SELECT c.call_id, r.call_id IS NULL FROM calls c
                  LEFT JOIN records r ON r.call_id = c.call_id
                  WHERE COALESCE(c.call_date, '') BETWEEN ?1 AND ?2
                     OR (?1 = '0000-00-00' AND ?2 = '9999-99-99')
                  ORDER BY c.call_id",
+                crate::store::db::args![f, t],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<(String, bool)> = st
-            .query_map([&f, &t], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|m| m.collect())
             .map_err(|e| self.err(e))?;
         let missing = rows.iter().filter(|r| r.1).count();
         Ok((
@@ -180,15 +178,13 @@ impl Store {
 
     /// The record stored with a call, if any.
     pub fn stored_record(&self, call_id: &str) -> crate::store::Result<Option<CallRecord>> {
-        use rusqlite::OptionalExtension;
         let json: Option<String> = self
-            .conn()
-            .query_row(
+            .db()
+            .row(
                 "SELECT json FROM records WHERE call_id = ?1",
-                [call_id],
+                crate::store::db::args![call_id],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
@@ -196,8 +192,8 @@ impl Store {
 
 /// `zhijian rescore`.
 pub fn rescore_cmd(a: &crate::cli::RescoreArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    if !a.db.is_file() {
-        anyhow::bail!("no database at {} (pass --db)", a.db.display());
+    if !crate::store::exists(&a.db) {
+        anyhow::bail!("no database at {} (pass --db)", crate::store::shown(&a.db));
     }
     let parse = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
         s.as_deref()
@@ -209,7 +205,8 @@ pub fn rescore_cmd(a: &crate::cli::RescoreArgs, out: &mut dyn std::io::Write) ->
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
     let fp = crate::pipeline::rules_fingerprint(&a.rules)
         .with_context(|| format!("reading scorecards {}", a.rules.display()))?;
-    let mut store = Store::open(&a.db).with_context(|| format!("opening {}", a.db.display()))?;
+    let mut store =
+        Store::open(&a.db).with_context(|| format!("opening {}", crate::store::shown(&a.db)))?;
     let r = rescore(&mut store, &cards, &fp, from, to, !a.diff)?;
     writeln!(out, "{r}")?;
     Ok(())

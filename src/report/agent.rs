@@ -325,13 +325,11 @@ pub fn build(store: &Store, opts: &AgentReportOptions) -> Result<AgentReport> {
     let (pf, pt) = previous_period(opts.from, opts.to);
     let previous = store.final_results_between(pf, pt)?;
     let mut names = HashMap::new();
-    let mut st = store
-        .conn()
-        .prepare("SELECT agent_id, name FROM agents WHERE name IS NOT NULL")?;
-    for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, name) = row?;
-        names.insert(id, name);
-    }
+    names.extend(store.db().rows(
+        "SELECT agent_id, name FROM agents WHERE name IS NOT NULL",
+        crate::store::db::args![],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )?);
     Ok(compute(&current, &previous, &names, opts))
 }
 
@@ -494,14 +492,15 @@ pub fn report_cmd(a: &AgentReportArgs, err: &mut dyn io::Write) -> Result<std::p
     };
     let cards = ScorecardSet::load_dir(&a.rules)
         .with_context(|| format!("loading scorecards from {}", a.rules.display()))?;
-    if !a.db.exists() {
+    if !crate::store::exists(&a.db) {
         bail!(
             "database {} does not exist (create it with `zhijian import OUT --db {}`)",
-            a.db.display(),
-            a.db.display()
+            crate::store::shown(&a.db),
+            crate::store::shown(&a.db)
         );
     }
-    let store = Store::open(&a.db).with_context(|| format!("opening {}", a.db.display()))?;
+    let store =
+        Store::open(&a.db).with_context(|| format!("opening {}", crate::store::shown(&a.db)))?;
     let opts = AgentReportOptions {
         from,
         to,

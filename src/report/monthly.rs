@@ -153,14 +153,15 @@ fn load_rules(dir: &Path) -> Result<Vec<MonthlyRules>> {
 
 /// `zhijian ledger …`.
 pub fn ledger_cmd(a: &LedgerArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    if !a.db.exists() {
+    if !crate::store::exists(&a.db) {
         bail!(
             "database {} does not exist (create it with `zhijian import OUT --db {}`)",
-            a.db.display(),
-            a.db.display()
+            crate::store::shown(&a.db),
+            crate::store::shown(&a.db)
         );
     }
-    let mut store = Store::open(&a.db).with_context(|| format!("opening {}", a.db.display()))?;
+    let mut store =
+        Store::open(&a.db).with_context(|| format!("opening {}", crate::store::shown(&a.db)))?;
     match &a.command {
         LedgerCommand::Add {
             agent,

@@ -4,6 +4,7 @@
 
 use super::time::Date;
 use crate::rules::ScorecardSet;
+use crate::store::db::args;
 use crate::store::review::FinalResult;
 use crate::store::Store;
 use anyhow::Result;
@@ -39,31 +40,29 @@ struct CallFacts {
 
 fn facts(store: &Store, from: Date, to: Date) -> Result<HashMap<String, CallFacts>> {
     let mut out: HashMap<String, CallFacts> = HashMap::new();
-    let mut st = store
-        .conn()
-        .prepare("SELECT call_id, direction FROM calls WHERE call_date BETWEEN ?1 AND ?2")?;
-    let rows = st.query_map([from.to_string(), to.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            CallFacts {
-                direction: r.get(1)?,
-                first_review: None,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (id, f) = row?;
-        out.insert(id, f);
-    }
-    let mut st = store.conn().prepare(
+    let rows = store.db().rows(
+        "SELECT call_id, direction FROM calls WHERE call_date BETWEEN ?1 AND ?2",
+        args![from.to_string(), to.to_string()],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                CallFacts {
+                    direction: r.get(1)?,
+                    first_review: None,
+                },
+            ))
+        },
+    )?;
+    out.extend(rows);
+    let rows = store.db().rows(
         "SELECT call_id, MIN(created_at) FROM (
              SELECT call_id, created_at FROM verdicts
-             UNION ALL SELECT call_id, created_at FROM manual_scores)
+             UNION ALL SELECT call_id, created_at FROM manual_scores) AS reviews
          GROUP BY call_id",
+        args![],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
     )?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (id, at) = row?;
+    for (id, at) in rows {
         if let Some(f) = out.get_mut(&id) {
             f.first_review = Some(at.chars().take(10).collect());
         }
@@ -73,15 +72,16 @@ fn facts(store: &Store, from: Date, to: Date) -> Result<HashMap<String, CallFact
 
 /// Customer numbers that called again within `days` of an earlier call (any card).
 fn repeat_calls(store: &Store, days: f64) -> Result<std::collections::HashSet<String>> {
-    let mut st = store.conn().prepare(
+    let secs = (days * 86_400.0) as i64;
+    let rows = store.db().rows(
         "SELECT a.call_id FROM calls a JOIN calls b
            ON a.customer_number = b.customer_number AND a.call_id != b.call_id
           AND b.start_epoch < a.start_epoch AND a.start_epoch - b.start_epoch <= ?1
          WHERE a.customer_number IS NOT NULL AND a.customer_number != ''",
+        args![secs],
+        |r| r.get::<String>(0),
     )?;
-    let secs = (days * 86_400.0) as i64;
-    let rows = st.query_map([secs], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    Ok(rows.into_iter().collect())
 }
 
 /// Quota lines for the cards with `[sampling]`, over calls dated `from`..=`to`.

@@ -187,10 +187,10 @@ pub fn assign_batch(c: &mut Ctx, f: &F) -> Result<Response, WebError> {
 /// The date an appeal window counts from: the call's date, else when it was inspected.
 fn call_day(s: &Store, id: &str) -> Result<Option<crate::time::Date>, WebError> {
     let (date, inspected): (Option<String>, String) = s
-        .conn()
-        .query_row(
+        .db()
+        .one(
             "SELECT call_date, inspected_at FROM calls WHERE call_id = ?1",
-            [id],
+            crate::store::db::args![id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(|e| WebError::Internal(e.into()))?;
@@ -246,10 +246,12 @@ pub fn decide(c: &mut Ctx, appeal: &str, f: &F) -> Result<Response, WebError> {
     let comment = opt(f, "comment").to_string();
     let call_id: String = c
         .store
-        .conn()
-        .query_row("SELECT call_id FROM appeals WHERE id = ?1", [n], |r| {
-            r.get(0)
-        })
+        .db()
+        .one(
+            "SELECT call_id FROM appeals WHERE id = ?1",
+            crate::store::db::args![n],
+            |r| r.get(0),
+        )
         .map_err(|_| WebError::NotFound)?;
     let me = c.user.name.clone();
     c.store

@@ -118,6 +118,9 @@ fn locate(db: &Path, file: &str) -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
+    if crate::store::is_url(db) {
+        return None;
+    }
     let beside = db.parent()?.join(&p);
     beside.is_file().then_some(beside)
 }

@@ -144,15 +144,16 @@ impl App {
             return Ok(s);
         }
         let s = Store::open(&self.db)?;
-        s.conn()
-            .pragma_update(None, "cache_size", -CACHE_KIB)
-            .map_err(|e| WebError::Internal(e.into()))?;
+        if let Some(c) = s.db().as_sqlite() {
+            c.pragma_update(None, "cache_size", -CACHE_KIB)
+                .map_err(|e| WebError::Internal(e.into()))?;
+        }
         Ok(s)
     }
 
     fn give_back(&self, s: Store) {
         // A connection left inside a transaction (a bug elsewhere) is not reused.
-        if !s.conn().is_autocommit() {
+        if s.db().in_transaction() {
             return;
         }
         if let Ok(mut p) = self.pool.lock() {
@@ -493,7 +494,8 @@ async fn shutdown() {
 /// `zhijian serve`.
 pub fn serve_cmd(a: &ServeArgs) -> Result<std::process::ExitCode> {
     // Open once up front: a wrong path or a too-new schema is said before listening.
-    let store = Store::open(&a.db).with_context(|| format!("opening {}", a.db.display()))?;
+    let store =
+        Store::open(&a.db).with_context(|| format!("opening {}", crate::store::shown(&a.db)))?;
     let users = store.users()?.len();
     drop(store);
     let app = Arc::new(App::new(a));
@@ -514,7 +516,7 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<std::process::ExitCode> {
         eprintln!(
             "zhijian serve: {}://{addr}/ over {} ({users} users{})",
             if tls.is_some() { "https" } else { "http" },
-            a.db.display(),
+            crate::store::shown(&a.db),
             if users == 0 {
                 "; add one with `zhijian users add`"
             } else {

@@ -312,19 +312,17 @@ pub fn agents(c: &mut Ctx, q: &Q) -> Result<Response, WebError> {
 /// Inspector agreement: on each (call, item) that two or more inspectors judged, do their
 /// latest verdicts agree? Returns (pairs compared, pairs agreeing) per inspector pair.
 fn agreement(c: &Ctx) -> Result<Vec<(String, String, usize, usize)>, WebError> {
-    let mut st = c
+    let rows: Vec<(String, String, String, String)> = c
         .store
-        .conn()
-        .prepare(
+        .db()
+        .rows(
             "SELECT call_id, item_id, inspector, verdict FROM verdicts v
              WHERE id = (SELECT max(id) FROM verdicts w WHERE w.call_id = v.call_id
                          AND w.item_id = v.item_id AND w.inspector = v.inspector)
              ORDER BY call_id, item_id, inspector",
+            crate::store::db::args![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
-        .map_err(|e| WebError::Internal(e.into()))?;
-    let rows: Vec<(String, String, String, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .and_then(|m| m.collect())
         .map_err(|e| WebError::Internal(e.into()))?;
     let mut by_item: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
     for (call, item, who, v) in rows {

@@ -112,14 +112,15 @@ fn date(s: &Option<String>, flag: &str) -> Result<Option<Date>> {
 }
 
 pub fn review_cmd(a: &ReviewArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    if !a.db.exists() {
+    if !crate::store::exists(&a.db) {
         bail!(
             "database {} does not exist (load calls first: zhijian import OUT --db {})",
-            a.db.display(),
-            a.db.display()
+            crate::store::shown(&a.db),
+            crate::store::shown(&a.db)
         );
     }
-    let mut store = Store::open(&a.db).with_context(|| format!("opening {}", a.db.display()))?;
+    let mut store =
+        Store::open(&a.db).with_context(|| format!("opening {}", crate::store::shown(&a.db)))?;
     match &a.command {
         ReviewCommand::Verdict {
             call,

@@ -3,10 +3,10 @@
 //! automatic tables like verdicts; only the kind is stored, and the points come from the
 //! monthly rules file when the month is computed, so a corrected rules file corrects them.
 
+use super::db::args;
 use super::{Result, Store, StoreError};
 use crate::rules::monthly::LedgerEntry;
 use crate::time::now_rfc3339;
-use rusqlite::params;
 
 /// True for `YYYY-MM` with a month 01–12.
 pub fn valid_month(m: &str) -> bool {
@@ -37,47 +37,42 @@ impl Store {
                 "a ledger entry needs an agent and a kind".into(),
             ));
         }
-        self.conn
-            .execute(
+        self.db
+            .value(
                 "INSERT INTO ledger (agent_id, month, kind, note, entered_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![agent_id, month, kind, note, entered_by, now_rfc3339()],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                args![agent_id, month, kind, note, entered_by, now_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self.err(e))
     }
 
     /// Ledger entries of a month, optionally of one agent, in the order entered.
     pub fn ledger_entries(&self, month: &str, agent_id: Option<&str>) -> Result<Vec<LedgerEntry>> {
-        let mut st = self
-            .conn
-            .prepare(
+        self.db
+            .rows(
                 "SELECT id, agent_id, month, kind, note, entered_by, created_at FROM ledger
-                 WHERE month = ?1 AND (?2 IS NULL OR agent_id = ?2) ORDER BY id",
+                 WHERE month = ?1 AND (CAST(?2 AS TEXT) IS NULL OR agent_id = ?2) ORDER BY id",
+                args![month, agent_id],
+                |r| {
+                    Ok(LedgerEntry {
+                        id: r.get(0)?,
+                        agent_id: r.get(1)?,
+                        month: r.get(2)?,
+                        kind: r.get(3)?,
+                        note: r.get(4)?,
+                        entered_by: r.get(5)?,
+                        created_at: r.get(6)?,
+                    })
+                },
             )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![month, agent_id], |r| {
-                Ok(LedgerEntry {
-                    id: r.get(0)?,
-                    agent_id: r.get(1)?,
-                    month: r.get(2)?,
-                    kind: r.get(3)?,
-                    note: r.get(4)?,
-                    entered_by: r.get(5)?,
-                    created_at: r.get(6)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))
     }
 
     /// Remove a ledger entry entered by mistake.
     pub fn remove_ledger_entry(&mut self, id: i64) -> Result<()> {
         let n = self
-            .conn
-            .execute("DELETE FROM ledger WHERE id = ?1", params![id])
+            .db
+            .execute("DELETE FROM ledger WHERE id = ?1", args![id])
             .map_err(|e| self.err(e))?;
         if n == 0 {
             return Err(StoreError::Invalid(format!("no ledger entry #{id}")));

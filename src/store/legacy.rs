@@ -104,8 +104,12 @@ pub fn fill_score_json(tx: &Transaction) -> rusqlite::Result<()> {
 
 /// Move call `old` to the key `new`: its automatic rows and every verdict, manual score and
 /// appeal. Foreign keys are checked at commit, when parent and children agree again.
-pub fn rekey(tx: &Transaction, old: &str, new: &str) -> rusqlite::Result<()> {
-    tx.pragma_update(None, "defer_foreign_keys", true)?;
+pub fn rekey(tx: &super::db::Db, old: &str, new: &str) -> super::db::DbResult<()> {
+    tx.batch(if tx.is_pg() {
+        "SET CONSTRAINTS ALL DEFERRED"
+    } else {
+        "PRAGMA defer_foreign_keys = ON"
+    })?;
     for table in [
         "calls",
         "records",
@@ -119,7 +123,7 @@ pub fn rekey(tx: &Transaction, old: &str, new: &str) -> rusqlite::Result<()> {
     ] {
         tx.execute(
             &format!("UPDATE {table} SET call_id = ?2 WHERE call_id = ?1"),
-            params![old, new],
+            super::db::args![old, new],
         )?;
     }
     Ok(())

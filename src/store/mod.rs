@@ -1,31 +1,34 @@
-//! The SQLite store: statistics across batches and months, and the human side of quality
+//! The store: statistics across batches and months, and the human side of quality
 //! inspection (verdicts, manual item scores, appeals and final decisions).
 //!
-//! One file (by default `<out>/zhijian.db`, or shared with `--db`). [`Store::upsert_call`]
+//! One SQLite file (by default `<out>/zhijian.db`, or shared with `--db`), or a PostgreSQL
+//! database (`--db postgres://…`) shared by many workers; the same SQL runs on both ([`db`]). [`Store::upsert_call`]
 //! writes a call's automatic results and replaces them when the call is inspected again;
 //! human input lives in its own tables keyed by call id and item id, which `upsert_call` never
 //! touches, so re-inspecting (new scorecard, new model) can never erase a verdict. The final
 //! score combines both ([`review`]).
 
 pub mod cli;
+pub mod db;
 pub mod ledger;
 mod legacy;
 pub mod review;
 pub mod schema;
+mod schema_pg;
 pub mod web;
 
 use crate::record::{CallRecord, Role, Side};
 use crate::time::{now_rfc3339, Stamp};
-use rusqlite::{params, Connection, OptionalExtension};
+use db::{args, Db, DbError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Sqlite {
+    Db {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     #[error(
         "database {path} has schema version {found}, newer than this zhijian supports ({supported}); use a newer zhijian"
@@ -59,8 +62,47 @@ pub fn schema_version_supported() -> i64 {
 }
 
 pub struct Store {
-    conn: Connection,
+    db: Db,
+    /// The file, or the `postgres://` URL (without its password).
     path: PathBuf,
+}
+
+/// Whether `--db` names a PostgreSQL database rather than an SQLite file.
+pub fn is_url(target: &Path) -> bool {
+    db::is_postgres_url(&target.to_string_lossy())
+}
+
+/// Whether there is a database at `target` (a URL is taken to exist: connecting tells).
+pub fn exists(target: &Path) -> bool {
+    is_url(target) || target.is_file()
+}
+
+/// `--db` as it may be shown in messages and logs: a URL's password replaced by `***`.
+pub fn shown(target: &Path) -> String {
+    shown_url(&target.to_string_lossy())
+}
+
+/// A URL as it may be shown: the password replaced by `***`.
+fn shown_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = &url[s + 3..at];
+            match cred.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &cred[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(source: DbError) -> Self {
+        StoreError::Db {
+            path: PathBuf::new(),
+            source,
+        }
+    }
 }
 
 fn role_str(r: Role) -> &'static str {
@@ -76,12 +118,16 @@ fn side_str(s: Side) -> &'static str {
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    /// Open (creating if needed) the database at `path` (a file, or a `postgres://` URL) and
+    /// bring its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let wrap = |source| StoreError::Sqlite {
+        if is_url(&path) {
+            return Store::open_pg(&path.to_string_lossy());
+        }
+        let wrap = |source: rusqlite::Error| StoreError::Db {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
@@ -93,7 +139,7 @@ impl Store {
                 })?;
             }
         }
-        let conn = Connection::open(&path).map_err(wrap)?;
+        let conn = rusqlite::Connection::open(&path).map_err(wrap)?;
         // Several zhijian processes (a batch writing, an inspector reviewing) may share it.
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(wrap)?;
@@ -103,8 +149,31 @@ impl Store {
         let _mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(wrap)?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            db: Db::sqlite(conn),
+            path,
+        };
         store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connect to PostgreSQL and create the schema if the database is new.
+    fn open_pg(url: &str) -> Result<Store> {
+        let path = PathBuf::from(shown_url(url));
+        let db = Db::connect_pg(url).map_err(|source| StoreError::Db {
+            path: path.clone(),
+            source,
+        })?;
+        let store = Store { db, path };
+        schema_pg::ensure(&store.db).map_err(|e| store.err(e))?;
+        let found = schema_pg::version(&store.db).map_err(|e| store.err(e))?;
+        if found > schema_version_supported() {
+            return Err(StoreError::TooNew {
+                path: store.path.clone(),
+                found,
+                supported: schema_version_supported(),
+            });
+        }
         Ok(store)
     }
 
@@ -112,23 +181,30 @@ impl Store {
         &self.path
     }
 
-    /// Access to the connection for queries this module does not wrap (reports, tests).
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    /// The database, for queries this module does not wrap (reports, tests).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
-    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
+    pub fn is_pg(&self) -> bool {
+        self.db.is_pg()
+    }
+
+    pub(crate) fn err(&self, source: impl Into<DbError>) -> StoreError {
+        StoreError::Db {
             path: self.path.clone(),
-            source,
+            source: source.into(),
         }
     }
 
     /// The schema version (number of migrations applied).
     pub fn schema_version(&self) -> Result<i64> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))
+        match self.db.as_sqlite() {
+            Some(c) => c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| self.err(e)),
+            None => schema_pg::version(&self.db).map_err(|e| self.err(e)),
+        }
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -144,10 +220,14 @@ impl Store {
         if found > 0 && found < supported {
             self.backup_before_upgrade(found)?;
         }
+        let path = self.path.clone();
+        let Db::Sqlite(conn, _) = &mut self.db else {
+            return Ok(());
+        };
         for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: e,
+            let tx = conn.transaction().map_err(|e| StoreError::Db {
+                path: path.clone(),
+                source: e.into(),
             })?;
             let r = match step {
                 schema::Step::Sql(sql) => tx.execute_batch(sql),
@@ -156,9 +236,9 @@ impl Store {
             let r = r
                 .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
                 .and_then(|_| tx.commit());
-            r.map_err(|e| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: e,
+            r.map_err(|e| StoreError::Db {
+                path: path.clone(),
+                source: e.into(),
             })?;
         }
         Ok(())
@@ -173,8 +253,8 @@ impl Store {
         if bak.exists() {
             return Ok(());
         }
-        self.conn
-            .execute("VACUUM INTO ?1", [bak.to_string_lossy()])
+        self.db
+            .execute("VACUUM INTO ?1", args![bak.to_string_lossy().into_owned()])
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -188,28 +268,29 @@ impl Store {
     /// that row and its human input move to the key. Storing the same result again changes
     /// nothing.
     pub fn upsert_call(&mut self, rec: &CallRecord) -> Result<Upserted> {
-        let path = self.path.clone();
-        let wrap = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(wrap)?;
         let rec = &crate::pii::for_output(rec, crate::pii::Output::Store);
-        let out = upsert_keyed(&tx, rec).map_err(wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(out)
+        self.db
+            .transaction(true, |tx| upsert_keyed(tx, rec))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Run `f` in one transaction (joining one already open): committed when it returns Ok.
+    pub fn in_transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.db.begin(false).map_err(|e| self.err(e))?;
+        let out = f(self);
+        self.db.finish(out.is_ok()).map_err(|e| self.err(e))?;
+        out
     }
 
     /// The scored result stored with a call (the input of its final score).
     pub fn stored_score(&self, call_id: &str) -> Result<Option<crate::rules::ScoreResult>> {
         let json: Option<Option<String>> = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT score_json FROM calls WHERE call_id = ?1",
-                [call_id],
-                |r| r.get(0),
+                args![call_id],
             )
-            .optional()
+            .and_then(|r| r.map(|r| r.get(0)).transpose())
             .map_err(|e| self.err(e))?;
         Ok(json.flatten().and_then(|j| serde_json::from_str(&j).ok()))
     }
@@ -220,17 +301,16 @@ impl Store {
         if self.has_call(given)? {
             return Ok(given.to_string());
         }
-        let mut st = self
-            .conn
-            .prepare(
+        let found: Vec<(String, String)> = self
+            .db
+            .query(
                 "SELECT call_id, COALESCE(call_date, '') FROM calls
-                 WHERE substr(call_id, 1, length(?1) + 1) = ?1 || '-' AND length(call_id) = length(?1) + 13
+                 WHERE substr(call_id, 1, length(CAST(?1 AS TEXT)) + 1) = CAST(?1 AS TEXT) || '-'
+                   AND length(call_id) = length(CAST(?1 AS TEXT)) + 13
                  ORDER BY call_id",
+                args![given],
             )
-            .map_err(|e| self.err(e))?;
-        let found: Vec<(String, String)> = st
-            .query_map([given], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|m| m.collect())
+            .and_then(|rows| rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect())
             .map_err(|e| self.err(e))?;
         match &found[..] {
             [(id, _)] => Ok(id.clone()),
@@ -252,11 +332,8 @@ impl Store {
 
     /// Whether the call is in the database.
     pub fn has_call(&self, call_id: &str) -> Result<bool> {
-        self.conn
-            .query_row("SELECT 1 FROM calls WHERE call_id = ?1", [call_id], |_| {
-                Ok(())
-            })
-            .optional()
+        self.db
+            .query_opt("SELECT 1 FROM calls WHERE call_id = ?1", args![call_id])
             .map(|o| o.is_some())
             .map_err(|e| self.err(e))
     }
@@ -286,16 +363,16 @@ pub enum Outcome {
     },
 }
 
-fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<Upserted> {
+fn upsert_keyed(tx: &Db, rec: &CallRecord) -> db::DbResult<Upserted> {
     let sha = rec.input.sha256.as_str();
     let switch = rec.metadata.as_ref().and_then(|m| m.call_id.as_deref());
-    let lookup = |id: &str| {
-        tx.query_row(
+    let lookup = |id: &str| -> db::DbResult<Option<(String, Option<String>)>> {
+        tx.query_opt(
             "SELECT COALESCE(sha256, ''), record_sha FROM calls WHERE call_id = ?1",
-            [id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
-        )
-        .optional()
+            args![id],
+        )?
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .transpose()
     };
     let mut id = rec.call_id.clone();
     let mut existing = lookup(&id)?;
@@ -311,12 +388,12 @@ fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Resul
     // The same call stored under another label (its file was renamed): keep the first id.
     if let (None, Some(hex)) = (&existing, crate::identity::hex_of(&id)) {
         let same: Option<String> = tx
-            .query_row(
+            .query_opt(
                 "SELECT call_id FROM calls WHERE call_key = ?1 AND COALESCE(sha256, '') = ?2",
-                params![hex, sha],
-                |r| r.get(0),
-            )
-            .optional()?;
+                args![hex, sha],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
         if let Some(same) = same {
             id = same;
             existing = lookup(&id)?;
@@ -324,9 +401,13 @@ fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Resul
     }
     if existing.is_none() && !sha.is_empty() {
         let olds: Vec<String> = tx
-            .prepare("SELECT call_id FROM calls WHERE sha256 = ?1 AND call_id != ?2")?
-            .query_map(params![sha, id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query(
+                "SELECT call_id FROM calls WHERE sha256 = ?1 AND call_id != ?2",
+                args![sha, id],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect::<db::DbResult<_>>()?;
         let olds: Vec<String> = olds
             .into_iter()
             .filter(|o| !crate::identity::looks_like_key(o))
@@ -356,7 +437,7 @@ fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Resul
     tx.execute(
         "UPDATE calls SET switch_call_id = ?2, display_name = ?3, file_raw = ?4, record_sha = ?5,
             score_json = ?6, call_key = ?7 WHERE call_id = ?1",
-        params![
+        args![
             id,
             switch,
             rec.input
@@ -374,7 +455,7 @@ fn upsert_keyed(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Resul
     tx.execute(
         "INSERT INTO records (call_id, json) VALUES (?1, ?2)
          ON CONFLICT (call_id) DO UPDATE SET json = excluded.json",
-        params![id, json],
+        args![id, json],
     )?;
     Ok(Upserted {
         call_id: id,
@@ -408,7 +489,7 @@ fn digest(rec: &CallRecord) -> String {
     ))
 }
 
-fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> {
+fn upsert(tx: &Db, rec: &CallRecord) -> db::DbResult<()> {
     let meta = rec.metadata.clone().unwrap_or_default();
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
     let agent_id = nonempty(&meta.agent_id);
@@ -417,11 +498,14 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
         tx.execute(
             "INSERT INTO agents (agent_id, name) VALUES (?1, ?2)
              ON CONFLICT (agent_id) DO UPDATE SET name = COALESCE(excluded.name, agents.name)",
-            params![a, nonempty(&meta.agent_name)],
+            args![a, nonempty(&meta.agent_name)],
         )?;
     }
     if let Some(q) = &queue {
-        tx.execute("INSERT OR IGNORE INTO queues (name) VALUES (?1)", [q])?;
+        tx.execute(
+            "INSERT INTO queues (name) VALUES (?1) ON CONFLICT DO NOTHING",
+            args![q],
+        )?;
     }
     let stamp = meta.start_time.as_deref().and_then(Stamp::parse);
     let score = rec.score.as_ref();
@@ -460,7 +544,7 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
             latency_mean_s = excluded.latency_mean_s, hangup_side = excluded.hangup_side,
             hangup_source = excluded.hangup_source, zhijian_version = excluded.zhijian_version,
             settings_hash = excluded.settings_hash, inspected_at = excluded.inspected_at",
-        params![
+        args![
             rec.call_id,
             agent_id,
             queue,
@@ -498,38 +582,37 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
     for table in ["utterances", "findings", "scores", "item_hits"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE call_id = ?1"),
-            [&rec.call_id],
+            args![rec.call_id],
         )?;
     }
     {
-        let mut st = tx.prepare(
-            "INSERT INTO utterances (call_id, idx, role, start, end, text, scores)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
+        let st = "INSERT INTO utterances (call_id, idx, role, start, \"end\", text, scores)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
         for u in &rec.utterances {
             let scores = (!u.scores.is_empty())
                 .then(|| serde_json::to_string(&u.scores).expect("scores serialise"));
-            st.execute(params![
-                rec.call_id,
-                u.id as i64,
-                role_str(u.role),
-                u.start,
-                u.end,
-                u.text,
-                scores
-            ])?;
+            tx.execute(
+                st,
+                args![
+                    rec.call_id,
+                    u.id as i64,
+                    role_str(u.role),
+                    u.start,
+                    u.end,
+                    u.text,
+                    scores
+                ],
+            )?;
         }
     }
     {
-        let mut st = tx.prepare(
-            "INSERT INTO findings (call_id, seq, kind, start, end, role, seconds)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
+        let st = "INSERT INTO findings (call_id, seq, kind, start, \"end\", role, seconds)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
         let f = &rec.findings;
         let mut seq = 0i64;
         let mut put = |kind: &str, start: f64, end: f64, role: Option<&str>, secs: f64| {
             seq += 1;
-            st.execute(params![rec.call_id, seq, kind, start, end, role, secs])
+            tx.execute(st, args![rec.call_id, seq, kind, start, end, role, secs])
         };
         for s in &f.silences {
             put("silence", s.start, s.end, None, s.duration())?;
@@ -551,72 +634,104 @@ fn upsert(tx: &rusqlite::Transaction, rec: &CallRecord) -> rusqlite::Result<()> 
         }
     }
     if let Some(s) = score {
-        let mut st = tx.prepare(
-            "INSERT INTO scores (call_id, seq, category, max, score, deducted, added)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
+        let st = "INSERT INTO scores (call_id, seq, category, max, score, deducted, added)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
         for (i, c) in s.categories.iter().enumerate() {
-            st.execute(params![
-                rec.call_id,
-                i as i64,
-                c.name,
-                c.max,
-                c.score,
-                c.deducted,
-                c.added
-            ])?;
+            tx.execute(
+                st,
+                args![
+                    rec.call_id,
+                    i as i64,
+                    c.name,
+                    c.max,
+                    c.score,
+                    c.deducted,
+                    c.added
+                ],
+            )?;
         }
-        let mut st = tx.prepare(
-            "INSERT OR REPLACE INTO item_hits (call_id, item_id, kind, name, category, severity,
+        // Rows of this call were deleted above; a repeated item id keeps its last line.
+        let st = "INSERT INTO item_hits (call_id, item_id, kind, name, category, severity,
                 effect, points, occurrences, fatal, superseded, reason, note, first_at, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?;
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (call_id, item_id, kind) DO UPDATE SET name = excluded.name,
+                category = excluded.category, severity = excluded.severity,
+                effect = excluded.effect, points = excluded.points,
+                occurrences = excluded.occurrences, fatal = excluded.fatal,
+                superseded = excluded.superseded, reason = excluded.reason, note = excluded.note,
+                first_at = excluded.first_at, evidence = excluded.evidence";
         let effect = |e: crate::rules::Effect| match e {
             crate::rules::Effect::Deduct => "deduct",
             crate::rules::Effect::Add => "add",
         };
         for h in &s.hits {
-            st.execute(params![
-                rec.call_id,
-                h.id,
-                "hit",
-                h.name,
-                h.category,
-                h.severity.zh(),
-                effect(h.effect),
-                h.points,
-                h.occurrences as i64,
-                h.fatal,
-                h.superseded,
-                Option::<String>::None,
-                Option::<String>::None,
-                crate::rules::first_at(&h.evidence),
-                serde_json::to_string(&h.evidence).expect("evidence serialises"),
-            ])?;
+            tx.execute(
+                st,
+                args![
+                    rec.call_id,
+                    h.id,
+                    "hit",
+                    h.name,
+                    h.category,
+                    h.severity.zh(),
+                    effect(h.effect),
+                    h.points,
+                    h.occurrences as i64,
+                    h.fatal,
+                    h.superseded,
+                    Option::<String>::None,
+                    Option::<String>::None,
+                    crate::rules::first_at(&h.evidence),
+                    serde_json::to_string(&h.evidence).expect("evidence serialises"),
+                ],
+            )?;
         }
         for v in &s.review {
             let reason = match v.reason {
                 crate::rules::ReviewReason::Manual => "manual",
                 crate::rules::ReviewReason::Undecided => "undecided",
             };
-            st.execute(params![
-                rec.call_id,
-                v.id,
-                "review",
-                v.name,
-                v.category,
-                v.severity.zh(),
-                effect(v.effect),
-                v.points,
-                1i64,
-                v.fatal,
-                false,
-                reason,
-                v.note,
-                crate::rules::first_at(&v.evidence),
-                serde_json::to_string(&v.evidence).expect("evidence serialises"),
-            ])?;
+            tx.execute(
+                st,
+                args![
+                    rec.call_id,
+                    v.id,
+                    "review",
+                    v.name,
+                    v.category,
+                    v.severity.zh(),
+                    effect(v.effect),
+                    v.points,
+                    1i64,
+                    v.fatal,
+                    false,
+                    reason,
+                    v.note,
+                    crate::rules::first_at(&v.evidence),
+                    serde_json::to_string(&v.evidence).expect("evidence serialises"),
+                ],
+            )?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_told_from_files_and_shown_without_password() {
+        assert!(is_url(Path::new("postgres://qa@db1:5432/zhijian")));
+        assert!(is_url(Path::new("postgresql://db1/zhijian")));
+        assert!(!is_url(Path::new("out/zhijian.db")));
+        assert_eq!(
+            shown(Path::new("postgres://qa:s3cret@db1:5432/zhijian")),
+            "postgres://qa:***@db1:5432/zhijian"
+        );
+        assert_eq!(
+            shown(Path::new("postgres://qa@db1/zhijian")),
+            "postgres://qa@db1/zhijian"
+        );
+    }
 }

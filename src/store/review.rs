@@ -16,9 +16,9 @@
 //!   category base, floor and cap (扣完为止), the card's maximum, fatal items;
 //! - an accepted appeal against the whole call sets the score the lead gave.
 
+use super::db::{args, ToValue};
 use super::{Result, Store, StoreError};
 use crate::time::{now_rfc3339, Date};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -179,16 +179,15 @@ struct CallRow {
 impl Store {
     fn item_exists(&self, call_id: &str, item_id: &str) -> Result<Option<(String, f64, f64)>> {
         // (kind, points, category max)
-        self.conn
-            .query_row(
+        self.db
+            .row(
                 "SELECT h.kind, h.points, COALESCE(s.max, 0) FROM item_hits h
                  LEFT JOIN scores s ON s.call_id = h.call_id AND s.category = h.category
                  WHERE h.call_id = ?1 AND h.item_id = ?2
                  ORDER BY h.kind = 'hit' DESC LIMIT 1",
-                params![call_id, item_id],
+                args![call_id, item_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
@@ -216,11 +215,11 @@ impl Store {
                 item: item_id.into(),
             });
         }
-        self.conn
-            .execute(
+        self.db
+            .value(
                 "INSERT INTO verdicts (call_id, item_id, verdict, comment, inspector, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                args![
                     call_id,
                     item_id,
                     verdict.as_str(),
@@ -229,8 +228,7 @@ impl Store {
                     now_rfc3339()
                 ],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self.err(e))
     }
 
     /// Record the points a manual (or undecided) item deducts or adds on this call; 0 means
@@ -261,14 +259,13 @@ impl Store {
                 "points for `{item_id}` must be between 0 and the category maximum {cat_max}, got {points}"
             )));
         }
-        self.conn
-            .execute(
+        self.db
+            .value(
                 "INSERT INTO manual_scores (call_id, item_id, points, comment, inspector, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![call_id, item_id, points, comment, inspector, now_rfc3339()],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                args![call_id, item_id, points, comment, inspector, now_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self.err(e))
     }
 
     /// An agent appeals (申诉) a flag, or the whole call when `item_id` is None.
@@ -294,22 +291,21 @@ impl Store {
         let agent: Option<String> = match agent_id {
             Some(a) => Some(a.to_string()),
             None => self
-                .conn
-                .query_row(
+                .db
+                .one(
                     "SELECT agent_id FROM calls WHERE call_id = ?1",
-                    [call_id],
+                    args![call_id],
                     |r| r.get(0),
                 )
                 .map_err(|e| self.err(e))?,
         };
-        self.conn
-            .execute(
+        self.db
+            .value(
                 "INSERT INTO appeals (call_id, item_id, agent_id, reason, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![call_id, item_id, agent, reason, now_rfc3339()],
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                args![call_id, item_id, agent, reason, now_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self.err(e))
     }
 
     /// The lead's final decision (终审) on an appeal. Accepting an appeal against the whole
@@ -323,13 +319,12 @@ impl Store {
         comment: &str,
     ) -> Result<()> {
         let row: Option<(String, Option<String>, String)> = self
-            .conn
-            .query_row(
+            .db
+            .row(
                 "SELECT call_id, item_id, status FROM appeals WHERE id = ?1",
-                [appeal_id],
+                args![appeal_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         let Some((call_id, item_id, status)) = row else {
             return Err(StoreError::NoAppeal(appeal_id));
@@ -345,8 +340,8 @@ impl Store {
             }
             (Decision::Accept, None, Some(s)) => {
                 let max: Option<f64> = self
-                    .conn
-                    .query_row("SELECT max_score FROM calls WHERE call_id = ?1", [&call_id], |r| {
+                    .db
+                    .one("SELECT max_score FROM calls WHERE call_id = ?1", args![call_id], |r| {
                         r.get(0)
                     })
                     .map_err(|e| self.err(e))?;
@@ -369,11 +364,11 @@ impl Store {
             Decision::Accept => "accepted",
             Decision::Reject => "rejected",
         };
-        self.conn
+        self.db
             .execute(
                 "UPDATE appeals SET status = ?1, decided_by = ?2, decision_comment = ?3,
                     decided_at = ?4, final_score = ?5 WHERE id = ?6",
-                params![status, decided_by, comment, now_rfc3339(), score, appeal_id],
+                args![status, decided_by, comment, now_rfc3339(), score, appeal_id],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -390,9 +385,9 @@ impl Store {
                 ""
             }
         );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        let rows = self
+            .db
+            .rows(&sql, args![], |r| {
                 Ok(Appeal {
                     id: r.get(0)?,
                     call_id: r.get(1)?,
@@ -406,7 +401,6 @@ impl Store {
                     final_score: r.get(9)?,
                 })
             })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         Ok(rows)
     }
@@ -414,7 +408,7 @@ impl Store {
     /// The final result of one scored call.
     pub fn final_result(&self, call_id: &str) -> Result<FinalResult> {
         self.require_call(call_id)?;
-        self.final_results("c.call_id = ?1", &[&call_id])?
+        self.final_results("c.call_id = ?1", args![call_id])?
             .pop()
             .ok_or_else(|| StoreError::Invalid(format!("call `{call_id}` has no score")))
     }
@@ -422,16 +416,12 @@ impl Store {
     /// Final results of the scored calls dated `from..=to` (the local date of the call).
     pub fn final_results_between(&self, from: Date, to: Date) -> Result<Vec<FinalResult>> {
         let (f, t) = (from.to_string(), to.to_string());
-        self.final_results("c.call_date BETWEEN ?1 AND ?2", &[&f, &t])
+        self.final_results("c.call_date BETWEEN ?1 AND ?2", args![f, t])
     }
 
     /// Final results of the scored, successfully inspected calls matching `filter` (SQL over
     /// `calls c`), loaded in a few bulk queries.
-    fn final_results(
-        &self,
-        filter: &str,
-        args: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<FinalResult>> {
+    fn final_results(&self, filter: &str, args: &[&dyn ToValue]) -> Result<Vec<FinalResult>> {
         let e = |x| self.err(x);
         let calls_sql = format!(
             "SELECT c.call_id, c.agent_id, c.queue, c.call_date, c.card, c.max_score, c.auto_score, c.fatal,
@@ -439,24 +429,23 @@ impl Store {
              FROM calls c WHERE c.status = 'ok' AND c.auto_score IS NOT NULL AND ({filter})
              ORDER BY c.call_id"
         );
-        let mut st = self.conn.prepare(&calls_sql).map_err(e)?;
-        let calls: Vec<CallRow> = st
-            .query_map(args, |r| {
+        let calls: Vec<CallRow> = self
+            .db
+            .rows(&calls_sql, args, |r| {
                 Ok(CallRow {
                     call_id: r.get(0)?,
                     agent_id: r.get(1)?,
                     queue: r.get(2)?,
                     call_date: r.get(3)?,
-                    card: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                    max_score: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+                    card: r.get::<Option<String>>(4)?.unwrap_or_default(),
+                    max_score: r.get::<Option<f64>>(5)?.unwrap_or(0.0),
                     auto_score: r.get(6)?,
                     auto_fatal: r.get(7)?,
                     score: r
-                        .get::<_, Option<String>>(8)?
+                        .get::<Option<String>>(8)?
                         .and_then(|j| serde_json::from_str(&j).ok()),
                 })
             })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(e)?;
         if calls.is_empty() {
             return Ok(Vec::new());
@@ -465,65 +454,60 @@ impl Store {
         // Human input: ordered by id so that the latest wins when folded.
         type Key = (String, String);
         let mut verdicts: HashMap<Key, (Verdict, String, String)> = HashMap::new();
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT call_id, item_id, verdict, inspector, comment FROM verdicts
+        let rows = self
+            .db
+            .rows(
+                &format!(
+                    "SELECT call_id, item_id, verdict, inspector, comment FROM verdicts
                  WHERE call_id IN ({sub}) ORDER BY id"
-            ))
-            .map_err(e)?;
-        let rows = st
-            .query_map(args, |r| {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                    (
-                        Verdict::parse(&r.get::<_, String>(2)?),
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ),
-                ))
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+                ),
+                args,
+                |r| {
+                    Ok((
+                        (r.get::<String>(0)?, r.get::<String>(1)?),
+                        (
+                            Verdict::parse(&r.get::<String>(2)?),
+                            r.get::<String>(3)?,
+                            r.get::<String>(4)?,
+                        ),
+                    ))
+                },
+            )
             .map_err(e)?;
         verdicts.extend(rows);
         let mut manual: HashMap<Key, f64> = HashMap::new();
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT call_id, item_id, points FROM manual_scores
+        let rows = self
+            .db
+            .rows(
+                &format!(
+                    "SELECT call_id, item_id, points FROM manual_scores
                  WHERE call_id IN ({sub}) ORDER BY id"
-            ))
-            .map_err(e)?;
-        let rows = st
-            .query_map(args, |r| {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                    r.get::<_, f64>(2)?,
-                ))
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+                ),
+                args,
+                |r| Ok(((r.get::<String>(0)?, r.get::<String>(1)?), r.get::<f64>(2)?)),
+            )
             .map_err(e)?;
         manual.extend(rows);
         let mut item_appeals: HashMap<Key, (i64, String)> = HashMap::new();
         let mut call_appeals: HashMap<String, (i64, String, Option<f64>)> = HashMap::new();
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT id, call_id, item_id, status, final_score FROM appeals
+        let rows = self
+            .db
+            .rows(
+                &format!(
+                    "SELECT id, call_id, item_id, status, final_score FROM appeals
                  WHERE call_id IN ({sub}) ORDER BY id"
-            ))
-            .map_err(e)?;
-        let rows = st
-            .query_map(args, |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<f64>>(4)?,
-                ))
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+                ),
+                args,
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<Option<String>>(2)?,
+                        r.get::<String>(3)?,
+                        r.get::<Option<f64>>(4)?,
+                    ))
+                },
+            )
             .map_err(e)?;
         for (id, call, item, status, score) in rows {
             match item {
@@ -608,7 +592,7 @@ impl Store {
         let t = to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
         let results = self.final_results(
             "COALESCE(c.call_date, '') BETWEEN ?1 AND ?2 OR (?1 = '0000-00-00' AND c.call_date IS NULL)",
-            &[&f, &t],
+            args![f, t],
         )?;
         let mut by: std::collections::BTreeMap<(String, String), RulePrecision> =
             Default::default();

@@ -5,9 +5,9 @@
 //! sees a secret it could leak. Times are seconds since 1970 passed in by the caller, so the
 //! rules (idle timeout, lock-out, lease) are testable without waiting.
 
+use super::db::{args, DbResult, Row, ToValue};
 use super::{Result, Store, StoreError};
 use crate::time::now_rfc3339;
-use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 /// What a user may do on the workbench.
@@ -69,14 +69,14 @@ pub struct User {
 
 const USER_COLS: &str = "id, name, role, agent_id, disabled, failed_logins, locked_until";
 
-fn user_row(r: &Row) -> rusqlite::Result<User> {
+fn user_row(r: &Row) -> DbResult<User> {
     let role: String = r.get(2)?;
     Ok(User {
         id: r.get(0)?,
         name: r.get(1)?,
         role: Role::parse(&role).unwrap_or(Role::Agent),
         agent_id: r.get(3)?,
-        disabled: r.get::<_, i64>(4)? != 0,
+        disabled: r.get::<i64>(4)? != 0,
         failed_logins: r.get(5)?,
         locked_until: r.get(6)?,
     })
@@ -171,45 +171,43 @@ impl Store {
         if self.user(name)?.is_some() {
             return Err(StoreError::Invalid(format!("user `{name}` already exists")));
         }
-        self.conn
-            .execute(
+        self.db
+            .value(
                 "INSERT INTO users (name, role, agent_id, pw_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![name, role.as_str(), agent_id, pw_hash, now_rfc3339()],
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                args![name, role.as_str(), agent_id, pw_hash, now_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self.err(e))
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
-        let mut st = self
-            .conn
-            .prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY name"))
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], user_row)
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        self.db
+            .rows(
+                &format!("SELECT {USER_COLS} FROM users ORDER BY name"),
+                args![],
+                user_row,
+            )
+            .map_err(|e| self.err(e))
     }
 
     pub fn user(&self, name: &str) -> Result<Option<User>> {
-        self.conn
-            .query_row(
+        self.db
+            .row(
                 &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
-                [name],
+                args![name],
                 user_row,
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
     /// The stored password hash of a user.
     pub fn password_hash(&self, user_id: i64) -> Result<String> {
-        self.conn
-            .query_row("SELECT pw_hash FROM users WHERE id = ?1", [user_id], |r| {
-                r.get(0)
-            })
+        self.db
+            .one(
+                "SELECT pw_hash FROM users WHERE id = ?1",
+                args![user_id],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -221,30 +219,30 @@ impl Store {
     /// Disable (or enable) a user; disabling ends their sessions at once.
     pub fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()> {
         let u = self.require_user(name)?;
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(wrap(&path))?;
-        tx.execute(
-            "UPDATE users SET disabled = ?1, failed_logins = 0, locked_until = 0 WHERE id = ?2",
-            params![disabled as i64, u.id],
-        )
-        .and_then(|_| tx.execute("DELETE FROM sessions WHERE user_id = ?1", [u.id]))
-        .and_then(|_| tx.commit())
-        .map_err(wrap(&path))?;
+        self.db
+            .transaction(true, |tx| {
+                tx.execute(
+                    "UPDATE users SET disabled = ?1, failed_logins = 0, locked_until = 0 WHERE id = ?2",
+                    args![disabled as i64, u.id],
+                )?;
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", args![u.id])
+            })
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Set a new password hash; the user's sessions end and any lock-out is lifted.
     pub fn set_user_password(&mut self, name: &str, pw_hash: &str) -> Result<()> {
         let u = self.require_user(name)?;
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(wrap(&path))?;
-        tx.execute(
-            "UPDATE users SET pw_hash = ?1, failed_logins = 0, locked_until = 0 WHERE id = ?2",
-            params![pw_hash, u.id],
-        )
-        .and_then(|_| tx.execute("DELETE FROM sessions WHERE user_id = ?1", [u.id]))
-        .and_then(|_| tx.commit())
-        .map_err(wrap(&path))?;
+        self.db
+            .transaction(true, |tx| {
+                tx.execute(
+                    "UPDATE users SET pw_hash = ?1, failed_logins = 0, locked_until = 0 WHERE id = ?2",
+                    args![pw_hash, u.id],
+                )?;
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", args![u.id])
+            })
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -258,19 +256,19 @@ impl Store {
         lock_secs: i64,
     ) -> Result<bool> {
         let failed: i64 = self
-            .conn
-            .query_row(
+            .db
+            .one(
                 "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1
                  RETURNING failed_logins",
-                [user_id],
+                args![user_id],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))?;
         if failed >= max_failures {
-            self.conn
+            self.db
                 .execute(
                     "UPDATE users SET locked_until = ?1, failed_logins = 0 WHERE id = ?2",
-                    params![now + lock_secs, user_id],
+                    args![now + lock_secs, user_id],
                 )
                 .map_err(|e| self.err(e))?;
             return Ok(true);
@@ -281,10 +279,10 @@ impl Store {
     /// A successful login: reset the failure count and open a session.
     /// Forget sessions idle for longer than `idle_secs` (they are refused anyway).
     pub fn prune_sessions(&mut self, now: i64, idle_secs: i64) -> Result<usize> {
-        self.conn
+        self.db
             .execute(
                 "DELETE FROM sessions WHERE last_seen < ?1",
-                [now - idle_secs],
+                args![now - idle_secs],
             )
             .map_err(|e| self.err(e))
     }
@@ -296,21 +294,19 @@ impl Store {
         csrf: &str,
         now: i64,
     ) -> Result<()> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(wrap(&path))?;
-        tx.execute(
-            "UPDATE users SET failed_logins = 0 WHERE id = ?1",
-            [user_id],
-        )
-        .and_then(|_| {
-            tx.execute(
-                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![token_hash, user_id, csrf, now],
-            )
-        })
-        .and_then(|_| tx.commit())
-        .map_err(wrap(&path))?;
+        self.db
+            .transaction(true, |tx| {
+                tx.execute(
+                    "UPDATE users SET failed_logins = 0 WHERE id = ?1",
+                    args![user_id],
+                )?;
+                tx.execute(
+                    "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                    args![token_hash, user_id, csrf, now],
+                )
+            })
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -328,16 +324,15 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let row: Option<(User, String, i64)> = self
-            .conn
-            .query_row(
+            .db
+            .row(
                 &format!(
                     "SELECT {cols}, s.csrf, s.last_seen FROM sessions s
                      JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
                 ),
-                [token_hash],
+                args![token_hash],
                 |r| Ok((user_row(r)?, r.get(7)?, r.get(8)?)),
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         let Some((user, csrf, last_seen)) = row else {
             return Ok(None);
@@ -348,10 +343,10 @@ impl Store {
         }
         // Touch at most once a minute: reads should not all become writes.
         if now - last_seen >= 60 {
-            self.conn
+            self.db
                 .execute(
                     "UPDATE sessions SET last_seen = ?1 WHERE token_hash = ?2",
-                    params![now, token_hash],
+                    args![now, token_hash],
                 )
                 .map_err(|e| self.err(e))?;
         }
@@ -359,8 +354,11 @@ impl Store {
     }
 
     pub fn close_session(&mut self, token_hash: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+        self.db
+            .execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                args![token_hash],
+            )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -379,11 +377,11 @@ impl Store {
                 return Ok(Some(holder));
             }
         }
-        self.conn
+        self.db
             .execute(
-                "INSERT INTO claims (call_id, user, until) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(call_id) DO UPDATE SET user = excluded.user, until = excluded.until",
-                params![call_id, user, now + lease_secs],
+                "INSERT INTO claims (call_id, \"user\", until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(call_id) DO UPDATE SET \"user\" = excluded.\"user\", until = excluded.until",
+                args![call_id, user, now + lease_secs],
             )
             .map_err(|e| self.err(e))?;
         Ok(None)
@@ -391,13 +389,12 @@ impl Store {
 
     /// The live claim on a call: who and until when.
     pub fn claim_of(&self, call_id: &str, now: i64) -> Result<Option<(String, i64)>> {
-        self.conn
-            .query_row(
-                "SELECT user, until FROM claims WHERE call_id = ?1 AND until > ?2",
-                params![call_id, now],
+        self.db
+            .row(
+                "SELECT \"user\", until FROM claims WHERE call_id = ?1 AND until > ?2",
+                args![call_id, now],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
@@ -410,39 +407,37 @@ impl Store {
             )));
         }
         let before = self.assignee(call_id)?;
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO assignments (call_id, inspector, assigned_by, assigned_at)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(call_id) DO UPDATE SET inspector = excluded.inspector,
                     assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
-                params![call_id, inspector, by, now_rfc3339()],
+                args![call_id, inspector, by, now_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
         Ok(before)
     }
 
     pub fn assignee(&self, call_id: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row(
+        self.db
+            .row(
                 "SELECT inspector FROM assignments WHERE call_id = ?1",
-                [call_id],
+                args![call_id],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
     /// The call's review version: how many human changes it has had through the workbench.
     pub fn review_version(&self, call_id: &str) -> Result<i64> {
         Ok(self
-            .conn
-            .query_row(
+            .db
+            .row(
                 "SELECT version FROM review_versions WHERE call_id = ?1",
-                [call_id],
+                args![call_id],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(|e| self.err(e))?
             .unwrap_or(0))
     }
@@ -459,12 +454,10 @@ impl Store {
         action: &str,
         change: impl FnOnce(&mut Store) -> Result<(T, String, String)>,
     ) -> Result<T> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| self.err(e))?;
+        // The write lock first: the version check and the change see no other writer.
+        self.db.begin(true).map_err(|e| self.err(e))?;
         let out = self.reviewed_change_in_tx(call_id, expected, user, action, change);
-        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        self.conn.execute_batch(end).map_err(|e| self.err(e))?;
+        self.db.finish(out.is_ok()).map_err(|e| self.err(e))?;
         out
     }
 
@@ -487,11 +480,11 @@ impl Store {
         }
         let (out, before, after) = change(self)?;
         if let Some(c) = call_id {
-            self.conn
+            self.db
                 .execute(
                     "INSERT INTO review_versions (call_id, version) VALUES (?1, 1)
-                     ON CONFLICT(call_id) DO UPDATE SET version = version + 1",
-                    [c],
+                     ON CONFLICT(call_id) DO UPDATE SET version = review_versions.version + 1",
+                    args![c],
                 )
                 .map_err(|e| self.err(e))?;
         }
@@ -508,11 +501,11 @@ impl Store {
         before: Option<&str>,
         after: Option<&str>,
     ) -> Result<()> {
-        self.conn
+        self.db
             .execute(
-                "INSERT INTO audit (at, user, action, call_id, before, after)
+                "INSERT INTO audit (at, \"user\", action, call_id, before, after)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![now_rfc3339(), user, action, call_id, before, after],
+                args![now_rfc3339(), user, action, call_id, before, after],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -520,26 +513,24 @@ impl Store {
 
     /// The audit log, newest first; only one call's when `call_id` is given.
     pub fn audit_log(&self, call_id: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id, at, user, action, call_id, before, after FROM audit
-                 WHERE ?1 IS NULL OR call_id = ?1 ORDER BY id DESC LIMIT ?2",
+        let rows = self
+            .db
+            .rows(
+                "SELECT id, at, \"user\", action, call_id, before, after FROM audit
+                 WHERE CAST(?1 AS TEXT) IS NULL OR call_id = ?1 ORDER BY id DESC LIMIT ?2",
+                args![call_id, limit as i64],
+                |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        user: r.get(2)?,
+                        action: r.get(3)?,
+                        call_id: r.get(4)?,
+                        before: r.get(5)?,
+                        after: r.get(6)?,
+                    })
+                },
             )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![call_id, limit as i64], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    user: r.get(2)?,
-                    action: r.get(3)?,
-                    call_id: r.get(4)?,
-                    before: r.get(5)?,
-                    after: r.get(6)?,
-                })
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         Ok(rows)
     }
@@ -547,78 +538,70 @@ impl Store {
     /// Calls written since their queue entry was computed, at most `limit` of them.
     pub fn stale_queue_calls(&self, limit: usize) -> Result<Vec<StaleCall>> {
         // Marks of calls that no longer exist (a re-keyed call) are dropped first.
-        self.conn
+        self.db
             .execute(
                 "DELETE FROM queue_dirty WHERE NOT EXISTS
                    (SELECT 1 FROM calls c WHERE c.call_id = queue_dirty.call_id)",
-                [],
+                args![],
             )
             .map_err(|e| self.err(e))?;
-        let mut st = self
-            .conn
-            .prepare(
+        let rows = self
+            .db
+            .rows(
                 "SELECT c.call_id, c.record_sha, r.json FROM queue_dirty d
                  JOIN calls c ON c.call_id = d.call_id
                  LEFT JOIN records r ON r.call_id = c.call_id
-                 LIMIT ?1",
+                 ORDER BY c.call_id LIMIT ?1",
+                args![limit as i64],
+                |r| {
+                    Ok(StaleCall {
+                        call_id: r.get(0)?,
+                        record_sha: r.get(1)?,
+                        record_json: r.get(2)?,
+                    })
+                },
             )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([limit as i64], |r| {
-                Ok(StaleCall {
-                    call_id: r.get(0)?,
-                    record_sha: r.get(1)?,
-                    record_json: r.get(2)?,
-                })
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         Ok(rows)
     }
 
     pub fn put_queue_entries(&mut self, entries: &[QueueEntryIn]) -> Result<()> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(wrap(&path))?;
-        {
-            let mut st = tx
-                .prepare(
-                    "INSERT INTO queue_index (call_id, record_sha, risk, level, level_zh, reasons, at,
-                        reviewed, agent_id, queue, call_date)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                        EXISTS (SELECT 1 FROM verdicts WHERE call_id = ?1)
-                        OR EXISTS (SELECT 1 FROM manual_scores WHERE call_id = ?1),
-                        c.agent_id, c.queue, c.call_date
-                     FROM calls c WHERE c.call_id = ?1
-                     ON CONFLICT(call_id) DO UPDATE SET record_sha = excluded.record_sha,
-                        risk = excluded.risk, level = excluded.level, level_zh = excluded.level_zh,
-                        reasons = excluded.reasons, at = excluded.at, reviewed = excluded.reviewed,
-                        agent_id = excluded.agent_id, queue = excluded.queue,
-                        call_date = excluded.call_date",
-                )
-                .map_err(wrap(&path))?;
-            // The mark goes only if the call was not written again meanwhile.
-            let mut clean = tx
-                .prepare(
-                    "DELETE FROM queue_dirty WHERE call_id = ?1
-                     AND (SELECT record_sha FROM calls WHERE call_id = ?1) IS ?2",
-                )
-                .map_err(wrap(&path))?;
-            for e in entries {
-                st.execute(params![
-                    e.call_id,
-                    e.record_sha,
-                    e.risk,
-                    e.level,
-                    e.level_zh,
-                    e.reasons_json,
-                    e.at
-                ])
-                .and_then(|_| clean.execute(params![e.call_id, e.record_sha]))
-                .map_err(wrap(&path))?;
-            }
-        }
-        tx.commit().map_err(wrap(&path))?;
-        Ok(())
+        let put =
+            "INSERT INTO queue_index (call_id, record_sha, risk, level, level_zh, reasons, at,
+                reviewed, agent_id, queue, call_date)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                CASE WHEN EXISTS (SELECT 1 FROM verdicts WHERE call_id = ?1)
+                  OR EXISTS (SELECT 1 FROM manual_scores WHERE call_id = ?1) THEN 1 ELSE 0 END,
+                c.agent_id, c.queue, c.call_date
+             FROM calls c WHERE c.call_id = ?1
+             ON CONFLICT(call_id) DO UPDATE SET record_sha = excluded.record_sha,
+                risk = excluded.risk, level = excluded.level, level_zh = excluded.level_zh,
+                reasons = excluded.reasons, at = excluded.at, reviewed = excluded.reviewed,
+                agent_id = excluded.agent_id, queue = excluded.queue,
+                call_date = excluded.call_date";
+        // The mark goes only if the call was not written again meanwhile.
+        let clean = "DELETE FROM queue_dirty WHERE call_id = ?1
+             AND (SELECT record_sha FROM calls WHERE call_id = ?1) IS NOT DISTINCT FROM CAST(?2 AS TEXT)";
+        self.db
+            .transaction(true, |tx| {
+                for e in entries {
+                    tx.execute(
+                        put,
+                        args![
+                            e.call_id,
+                            e.record_sha,
+                            e.risk,
+                            e.level,
+                            e.level_zh,
+                            e.reasons_json,
+                            e.at
+                        ],
+                    )?;
+                    tx.execute(clean, args![e.call_id, e.record_sha])?;
+                }
+                Ok(())
+            })
+            .map_err(|e: super::db::DbError| self.err(e))
     }
 
     /// One page of the review queue, riskiest first, and the number of calls that match.
@@ -630,11 +613,10 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<QueueRow>, usize)> {
         let (where_sql, args) = queue_where(f);
-        let args: Vec<&dyn rusqlite::ToSql> =
-            args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+        let args: Vec<&dyn ToValue> = args.iter().map(|a| a as &dyn ToValue).collect();
         let total: i64 = self
-            .conn
-            .query_row(
+            .db
+            .one(
                 &format!("SELECT count(*) FROM queue_index q {where_sql}"),
                 args.as_slice(),
                 |r| r.get(0),
@@ -644,7 +626,7 @@ impl Store {
             "SELECT c.call_id, c.agent_id, ag.name, c.queue, c.start_time, c.duration_s,
                     c.auto_score, c.max_score, q.risk, q.level_zh, q.reasons, q.at,
                     asg.inspector,
-                    (SELECT user FROM claims cl WHERE cl.call_id = c.call_id AND cl.until > {now}),
+                    (SELECT cl.\"user\" FROM claims cl WHERE cl.call_id = c.call_id AND cl.until > {now}),
                     q.reviewed
              FROM queue_index q JOIN calls c ON c.call_id = q.call_id
              LEFT JOIN agents ag ON ag.agent_id = c.agent_id
@@ -652,9 +634,9 @@ impl Store {
              {where_sql}
              ORDER BY q.risk DESC, q.call_id LIMIT {limit} OFFSET {offset}"
         );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(args.as_slice(), |r| {
+        let rows = self
+            .db
+            .rows(&sql, args.as_slice(), |r| {
                 Ok(QueueRow {
                     call_id: r.get(0)?,
                     agent_id: r.get(1)?,
@@ -670,23 +652,21 @@ impl Store {
                     at: r.get(11)?,
                     assigned_to: r.get(12)?,
                     claimed_by: r.get(13)?,
-                    reviewed: r.get::<_, i64>(14)? != 0,
+                    reviewed: r.get::<i64>(14)? != 0,
                 })
             })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         Ok((rows, total as usize))
     }
 
     /// The agent a call belongs to (for the agent role's access check).
     pub fn call_agent(&self, call_id: &str) -> Result<Option<Option<String>>> {
-        self.conn
-            .query_row(
+        self.db
+            .row(
                 "SELECT agent_id FROM calls WHERE call_id = ?1",
-                [call_id],
+                args![call_id],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
@@ -695,22 +675,14 @@ impl Store {
         &self,
         call_id: &str,
     ) -> Result<Option<(Option<String>, Option<String>)>> {
-        self.conn
-            .query_row(
+        self.db
+            .row(
                 "SELECT c.file, r.json FROM calls c LEFT JOIN records r ON r.call_id = c.call_id
                  WHERE c.call_id = ?1",
-                [call_id],
+                args![call_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()
             .map_err(|e| self.err(e))
-    }
-}
-
-fn wrap(path: &std::path::Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |source| StoreError::Sqlite {
-        path: path.to_path_buf(),
-        source,
     }
 }
 
@@ -795,29 +767,29 @@ impl Store {
         if note.trim().is_empty() {
             return Err(StoreError::Invalid("the note is empty".into()));
         }
-        self.conn
-            .execute(
-                "INSERT INTO notes (call_id, user, note, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![call_id, user, note, now_rfc3339()],
+        self.db
+            .value(
+                "INSERT INTO notes (call_id, \"user\", note, created_at) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING id",
+                args![call_id, user, note, now_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self.err(e))
     }
 
     pub fn notes(&self, call_id: &str) -> Result<Vec<Note>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT user, note, created_at FROM notes WHERE call_id = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([call_id], |r| {
-                Ok(Note {
-                    user: r.get(0)?,
-                    note: r.get(1)?,
-                    created_at: r.get(2)?,
-                })
-            })
-            .and_then(|m| m.collect::<rusqlite::Result<Vec<_>>>())
+        let rows = self
+            .db
+            .rows(
+                "SELECT \"user\", note, created_at FROM notes WHERE call_id = ?1 ORDER BY id",
+                args![call_id],
+                |r| {
+                    Ok(Note {
+                        user: r.get(0)?,
+                        note: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                },
+            )
             .map_err(|e| self.err(e))?;
         Ok(rows)
     }

@@ -315,12 +315,16 @@ fn kill_9_at_random_moments_then_rerun_leaves_one_result_per_call() {
     assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
     let db = zhijian::store::Store::open(out.join("zhijian.db")).unwrap();
     let ok: String = db
-        .conn()
+        .db()
+        .as_sqlite()
+        .unwrap()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
     let calls: i64 = db
-        .conn()
+        .db()
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
         .unwrap();
     assert_eq!(calls as usize, n);

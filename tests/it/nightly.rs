@@ -77,7 +77,11 @@ fn results(out: &Path) -> Vec<CallRecord> {
 }
 
 fn count(s: &Store, sql: &str) -> i64 {
-    s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    s.db()
+        .as_sqlite()
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
 }
 
 /// Day 1: a silence of 6 s and the customer cut off (−5 −10 = 5 / 20). Day 2, same file name:
@@ -147,7 +151,9 @@ fn two_batches_with_the_same_file_names_keep_calls_and_verdicts_apart() {
         (20.0, 20.0, false)
     );
     let verdict_call: String = s
-        .conn()
+        .db()
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT call_id FROM verdicts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(verdict_call, id1);
@@ -159,7 +165,9 @@ fn two_batches_with_the_same_file_names_keep_calls_and_verdicts_apart() {
     // Re-importing the same results changes nothing.
     let stamp = |s: &Store| -> Vec<String> {
         let mut st = s
-            .conn()
+            .db()
+            .as_sqlite()
+            .unwrap()
             .prepare("SELECT inspected_at FROM calls ORDER BY call_id")
             .unwrap();
         st.query_map([], |r| r.get(0))
@@ -200,7 +208,9 @@ fn a_result_written_before_keys_never_overwrites_another_recording() {
     assert!(up.call_id.starts_with("0001-"));
     assert_eq!(count(&s, "SELECT COUNT(*) FROM calls"), 2);
     let sha: String = s
-        .conn()
+        .db()
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT sha256 FROM calls WHERE call_id = '0001'", [], |r| {
             r.get(0)
         })

@@ -7,7 +7,7 @@ use zhijian::store::review::{Decision, Verdict};
 use zhijian::store::{Store, StoreError};
 
 fn count(s: &Store, sql: &str) -> i64 {
-    s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    s.db().value(sql, &[]).unwrap()
 }
 
 #[test]
@@ -21,7 +21,11 @@ fn migrations_run_once_and_newer_databases_are_refused() {
     // Reopening applies nothing twice.
     let s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), 4);
-    s.conn().pragma_update(None, "user_version", 99).unwrap();
+    s.db()
+        .as_sqlite()
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
     drop(s);
     match Store::open(&path) {
         Err(e @ StoreError::TooNew { .. }) => {
@@ -39,7 +43,16 @@ fn migrations_run_once_and_newer_databases_are_refused() {
 #[test]
 fn upsert_stores_every_part_of_the_record() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Store::open(tmp.path().join("z.db")).unwrap();
+    upsert_stores_every_part_of_the_record_on(Store::open(tmp.path().join("z.db")).unwrap());
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn upsert_stores_every_part_of_the_record_pg() {
+    upsert_stores_every_part_of_the_record_on(Store::open(crate::pg::fresh_db()).unwrap());
+}
+
+fn upsert_stores_every_part_of_the_record_on(mut s: Store) {
     let rec = record("in-bad");
     s.upsert_call(&rec).unwrap();
     s.upsert_call(&record("broken")).unwrap();
@@ -78,10 +91,10 @@ fn upsert_stores_every_part_of_the_record() {
         score.review.len() as i64
     );
     let (date, epoch, auto): (String, i64, f64) = s
-        .conn()
-        .query_row(
+        .db()
+        .one(
             "SELECT call_date, start_epoch, auto_score FROM calls WHERE call_id = 'in-bad'",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
@@ -91,10 +104,10 @@ fn upsert_stores_every_part_of_the_record() {
         ("2026-11-02", 1_793_584_800, 53.0)
     );
     let (status, error): (String, String) = s
-        .conn()
-        .query_row(
+        .db()
+        .one(
             "SELECT status, error FROM calls WHERE call_id = 'broken'",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -108,7 +121,20 @@ fn upsert_stores_every_part_of_the_record() {
 #[test]
 fn reinspection_replaces_automatic_results_and_keeps_human_input() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Store::open(tmp.path().join("z.db")).unwrap();
+    reinspection_replaces_automatic_results_and_keeps_human_input_on(
+        Store::open(tmp.path().join("z.db")).unwrap(),
+    );
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn reinspection_replaces_automatic_results_and_keeps_human_input_pg() {
+    reinspection_replaces_automatic_results_and_keeps_human_input_on(
+        Store::open(crate::pg::fresh_db()).unwrap(),
+    );
+}
+
+fn reinspection_replaces_automatic_results_and_keeps_human_input_on(mut s: Store) {
     let rec = record("in-bad");
     s.upsert_call(&rec).unwrap();
     s.record_verdict(
@@ -166,7 +192,20 @@ fn reinspection_replaces_automatic_results_and_keeps_human_input() {
 #[test]
 fn final_score_applies_verdicts_manual_scores_and_appeals() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Store::open(tmp.path().join("z.db")).unwrap();
+    final_score_applies_verdicts_manual_scores_and_appeals_on(
+        Store::open(tmp.path().join("z.db")).unwrap(),
+    );
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn final_score_applies_verdicts_manual_scores_and_appeals_pg() {
+    final_score_applies_verdicts_manual_scores_and_appeals_on(
+        Store::open(crate::pg::fresh_db()).unwrap(),
+    );
+}
+
+fn final_score_applies_verdicts_manual_scores_and_appeals_on(mut s: Store) {
     for id in ["in-bad", "out-bad"] {
         s.upsert_call(&record(id)).unwrap();
     }
@@ -246,7 +285,16 @@ fn final_score_applies_verdicts_manual_scores_and_appeals() {
 #[test]
 fn review_input_is_checked() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Store::open(tmp.path().join("z.db")).unwrap();
+    review_input_is_checked_on(Store::open(tmp.path().join("z.db")).unwrap());
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn review_input_is_checked_pg() {
+    review_input_is_checked_on(Store::open(crate::pg::fresh_db()).unwrap());
+}
+
+fn review_input_is_checked_on(mut s: Store) {
     s.upsert_call(&record("in-bad")).unwrap();
     assert!(matches!(
         s.record_verdict("nope", "RX02", Verdict::Confirmed, "", ""),
@@ -291,7 +339,16 @@ fn review_input_is_checked() {
 #[test]
 fn rule_precision_counts_confirmed_over_reviewed() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Store::open(tmp.path().join("z.db")).unwrap();
+    rule_precision_counts_confirmed_over_reviewed_on(Store::open(tmp.path().join("z.db")).unwrap());
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn rule_precision_counts_confirmed_over_reviewed_pg() {
+    rule_precision_counts_confirmed_over_reviewed_on(Store::open(crate::pg::fresh_db()).unwrap());
+}
+
+fn rule_precision_counts_confirmed_over_reviewed_on(mut s: Store) {
     for id in ["in-bad", "in-xss", "in-good"] {
         s.upsert_call(&record(id)).unwrap();
     }

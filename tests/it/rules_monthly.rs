@@ -323,7 +323,9 @@ fn insurance_sampling_quota_per_queue() {
             .record_verdict(call, "JN01", Verdict::Confirmed, "", "qa")
             .unwrap();
         store
-            .conn()
+            .db()
+            .as_sqlite()
+            .unwrap()
             .execute(
                 "UPDATE verdicts SET created_at = ?1 WHERE call_id = ?2",
                 [format!("{at}T08:00:00Z"), call.to_string()],
@@ -360,7 +362,9 @@ fn insurance_sampling_quota_per_queue() {
     );
     // Without the complaint's timely review the inbound share drops to 5%: not met.
     store
-        .conn()
+        .db()
+        .as_sqlite()
+        .unwrap()
         .execute("DELETE FROM verdicts WHERE call_id = 'ins-05'", [])
         .unwrap();
     let results = store.final_results_between(from, to).unwrap();

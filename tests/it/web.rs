@@ -27,7 +27,15 @@ pub fn fixture_db(dir: &Path) -> PathBuf {
 
 /// [`fixture_db`] with each record changed by `edit` before it is stored.
 pub fn fixture_db_with(dir: &Path, edit: impl Fn(&mut zhijian::record::CallRecord)) -> PathBuf {
-    let db = dir.join("z.db");
+    fixture_db_at(dir.join("z.db"), edit)
+}
+
+/// [`fixture_db`] in a new PostgreSQL database (its URL).
+pub fn fixture_pg_db() -> PathBuf {
+    fixture_db_at(crate::pg::fresh_db(), |_| {})
+}
+
+fn fixture_db_at(db: PathBuf, edit: impl Fn(&mut zhijian::record::CallRecord)) -> PathBuf {
     let mut s = Store::open(&db).unwrap();
     for mut r in records() {
         edit(&mut r);
@@ -262,11 +270,7 @@ impl Client {
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
-    Store::open(db)
-        .unwrap()
-        .conn()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
+    Store::open(db).unwrap().db().value(sql, &[]).unwrap()
 }
 
 /// Everything humans can change, as counts: a refused request must leave all of them as is.
@@ -289,7 +293,16 @@ fn human_state(db: &Path) -> Vec<i64> {
 #[test]
 fn role_boundaries_are_enforced_and_refusals_change_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = fixture_db(tmp.path());
+    role_boundaries_are_enforced_and_refusals_change_nothing_on(fixture_db(tmp.path()));
+}
+
+/// The same with the workbench on PostgreSQL.
+#[test]
+fn role_boundaries_are_enforced_and_refusals_change_nothing_pg() {
+    role_boundaries_are_enforced_and_refusals_change_nothing_on(fixture_pg_db());
+}
+
+fn role_boundaries_are_enforced_and_refusals_change_nothing_on(db: PathBuf) {
     let srv = Server::start(&db, &["--appeal-days", "100000"]);
 
     // Not logged in: pages send to the login page, actions are refused.
@@ -474,7 +487,16 @@ fn final_score(page: &Resp) -> String {
 #[test]
 fn review_is_claimed_versioned_and_audited() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = fixture_db(tmp.path());
+    review_is_claimed_versioned_and_audited_on(fixture_db(tmp.path()));
+}
+
+/// The same with the workbench on PostgreSQL.
+#[test]
+fn review_is_claimed_versioned_and_audited_pg() {
+    review_is_claimed_versioned_and_audited_on(fixture_pg_db());
+}
+
+fn review_is_claimed_versioned_and_audited_on(db: PathBuf) {
     let srv = Server::start(&db, &["--appeal-days", "100000"]);
     let mut ins1 = Client::logged_in(&srv, "ins1");
     let mut ins2 = Client::logged_in(&srv, "ins2");
@@ -571,8 +593,11 @@ fn review_is_claimed_versioned_and_audited() {
         "assign"
     );
     // Nobody can edit or delete it, not even with SQL on the file.
-    assert!(s.conn().execute("UPDATE audit SET user = 'x'", []).is_err());
-    assert!(s.conn().execute("DELETE FROM audit", []).is_err());
+    assert!(s
+        .db()
+        .execute("UPDATE audit SET \"user\" = 'x'", &[])
+        .is_err());
+    assert!(s.db().execute("DELETE FROM audit", &[]).is_err());
     drop(s);
     let audit = lead.get("/audit");
     assert_eq!(audit.status, 200);
@@ -688,7 +713,16 @@ fn markup_in_transcripts_names_and_notes_renders_as_text() {
 #[test]
 fn queue_filters_pages_and_picks_up_new_calls_without_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = fixture_db(tmp.path());
+    queue_filters_pages_and_picks_up_new_calls_without_restart_on(fixture_db(tmp.path()));
+}
+
+/// The same with the workbench on PostgreSQL.
+#[test]
+fn queue_filters_pages_and_picks_up_new_calls_without_restart_pg() {
+    queue_filters_pages_and_picks_up_new_calls_without_restart_on(fixture_pg_db());
+}
+
+fn queue_filters_pages_and_picks_up_new_calls_without_restart_on(db: PathBuf) {
     let srv = Server::start(&db, &[]);
     let mut ins = Client::logged_in(&srv, "ins1");
     let q = ins.get("/queue");
