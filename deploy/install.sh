@@ -63,4 +63,5 @@ if [ "$systemd" = yes ] && [ -d /run/systemd/system ]; then
   cp "$dest"/systemd/*.service "$dest"/systemd/*.timer /etc/systemd/system/
   systemctl daemon-reload
   say "nightly run: systemctl enable --now zhijian-inspect.timer (drop recordings into $data/inbox)"
+  say "many machines: zhijian-worker.service on each (docs/scale-out.md)"
 fi

@@ -125,10 +125,21 @@ pub fn worker_cmd(a: &WorkerArgs, out: &mut dyn Write) -> Result<ExitCode> {
         poll: std::time::Duration::from_millis(500),
     };
     let s = worker::run(&engine, &o)?;
+    let outcomes = s.done + s.retried + s.dead + s.superseded;
     writeln!(
         out,
-        "worker {}: {} done, {} retried, {} dead-lettered, {} taken over by another worker",
-        o.name, s.done, s.retried, s.dead, s.superseded
+        "worker {}: {} done, {} retried, {} dead-lettered, {} taken over by another worker; \
+         queue overhead {:.1} ms per call",
+        o.name,
+        s.done,
+        s.retried,
+        s.dead,
+        s.superseded,
+        if outcomes > 0 {
+            s.queue_s * 1000.0 / outcomes as f64
+        } else {
+            0.0
+        }
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -70,13 +70,26 @@ struct Lease {
 type Held = Arc<Mutex<HashMap<i64, i64>>>;
 
 /// What a worker did (`--until-empty` runs end with it).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct WorkerSummary {
     pub done: usize,
     pub retried: usize,
     pub dead: usize,
     /// Results thrown away because another worker had taken the job over.
     pub superseded: usize,
+    /// Seconds spent on the queue itself (leasing, and the commit that stores and archives):
+    /// its overhead beside the inspection.
+    pub queue_s: f64,
+}
+
+impl WorkerSummary {
+    fn add(&mut self, o: &WorkerSummary) {
+        self.done += o.done;
+        self.retried += o.retried;
+        self.dead += o.dead;
+        self.superseded += o.superseded;
+        self.queue_s += o.queue_s;
+    }
 }
 
 /// Run the worker until stopped (or, with `until_empty`, until no job is left).
@@ -96,11 +109,7 @@ pub fn run(engine: &Engine, o: &WorkerOptions) -> anyhow::Result<WorkerSummary> 
         for _ in 0..o.jobs.max(1) {
             sc.spawn(|| {
                 let s = work_loop(engine, o, &held);
-                let mut t = total.lock().unwrap_or_else(|p| p.into_inner());
-                t.done += s.done;
-                t.retried += s.retried;
-                t.dead += s.dead;
-                t.superseded += s.superseded;
+                total.lock().unwrap_or_else(|p| p.into_inner()).add(&s);
             });
         }
     });
@@ -148,12 +157,14 @@ fn work_loop(engine: &Engine, o: &WorkerOptions, held: &Held) -> WorkerSummary {
                 }
             },
         };
+        let t = Instant::now();
         match lease(s, o) {
             Ok(Some(l)) => {
+                sum.queue_s += t.elapsed().as_secs_f64();
                 held.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(l.msg_id, l.read_ct);
-                let outcome = handle(engine, o, &mut store, &l);
+                let outcome = handle(engine, o, &mut store, &l, &mut sum.queue_s);
                 held.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&l.msg_id);
@@ -250,6 +261,7 @@ fn handle(
     o: &WorkerOptions,
     store: &mut Option<Store>,
     l: &Lease,
+    queue_s: &mut f64,
 ) -> Option<Outcome> {
     let t = Instant::now();
     let rec = if l.read_ct > o.max_attempts {
@@ -279,7 +291,10 @@ fn handle(
             Some(s) => s,
             None => store.insert(connect(o).ok()?),
         };
-        match commit(s, o, l, &rec, wall) {
+        let t = Instant::now();
+        let r = commit(s, o, l, &rec, wall);
+        *queue_s += t.elapsed().as_secs_f64();
+        match r {
             Ok(out) => return Some(out),
             Err(e) if lost(&e) && !stop_requested() => {
                 log::warn!(

@@ -268,7 +268,16 @@ impl Db {
     /// Connect to PostgreSQL (`postgres://user@host:port/db`, no TLS: the database sits on the
     /// site's own network).
     pub fn connect_pg(url: &str) -> DbResult<Db> {
-        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+        let mut config: postgres::Config = url.parse()?;
+        // The password from the environment (as libpq does), so it need not be in the URL
+        // that `ps` and logs show.
+        if config.get_password().is_none() {
+            if let Ok(pw) = std::env::var("PGPASSWORD") {
+                config.password(pw);
+            }
+        }
+        config.connect_timeout(std::time::Duration::from_secs(10));
+        let mut client = config.connect(postgres::NoTls)?;
         // Dates, sorting and text comparison the way the SQLite store does them.
         client.batch_execute("SET TIME ZONE 'UTC'; SET client_min_messages = warning")?;
         Ok(Db::Pg(

@@ -69,6 +69,8 @@ fn bundle_installs_and_inspects_offline_and_upgrades_keep_verdicts() {
         "models/classifier/heads.safetensors",
         "rules/inbound_service.toml",
         "systemd/zhijian-inspect.service",
+        "systemd/zhijian-worker.service",
+        "licenses/pgmq-LICENSE.txt",
         "licenses/THIRD-PARTY.md",
         "licenses/Whisper-LICENSE.txt",
         "MANIFEST.sha256",

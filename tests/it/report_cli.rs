@@ -164,3 +164,72 @@ fn after_inspect_writes_database_and_reports() {
     assert!(s.has_call("out-bad").unwrap());
     assert!(out.join("index.html").is_file() && out.join("calls/out-bad.html").is_file());
 }
+
+/// `import`, `review`, `rescore` and `report` give the same answers on PostgreSQL as on the
+/// SQLite file.
+#[test]
+fn commands_agree_between_sqlite_and_postgres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(tmp.path());
+    let o = out.to_str().unwrap();
+    let file = out.join("zhijian.db").to_string_lossy().into_owned();
+    let url = crate::pg::fresh_db().to_string_lossy().into_owned();
+    let mut seen = Vec::new();
+    for db in [&file, &url] {
+        let (code, _, err) = run(&["import", o, "--db", db, "--no-html"]);
+        assert_eq!(code, 0, "{err}");
+        let mut said = Vec::new();
+        for args in [
+            &[
+                "review", "--db", db, "verdict", "--call", "in-bad", "--item", "RX02", "rejected",
+                "--by", "张",
+            ][..],
+            &[
+                "review",
+                "--db",
+                db,
+                "appeal",
+                "--call",
+                "in-bad",
+                "--item",
+                "RX04",
+                "--reason",
+                "客户先挂机",
+            ],
+            &[
+                "review", "--db", db, "decide", "--appeal", "1", "accept", "--by", "主管",
+            ],
+            &["review", "--db", db, "show", "--call", "in-bad"],
+            &["review", "--db", db, "precision"],
+            &["rescore", "--db", db, "--rules", "rules", "--diff"],
+        ] {
+            let (code, stdout, err) = run(args);
+            assert_eq!(code, 0, "{args:?}: {err}");
+            said.push(stdout);
+        }
+        let agents = tmp.path().join(if db == &file { "a-file" } else { "a-pg" });
+        let (code, _, err) = run(&[
+            "report",
+            "--db",
+            db,
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--out",
+            agents.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        said.push(std::fs::read_to_string(agents.join("agents.csv")).unwrap());
+        seen.push(said);
+    }
+    assert!(
+        seen[0][2].contains("in-bad 终审得分 64 / 100"),
+        "{}",
+        seen[0][2]
+    );
+    assert!(seen[0][6]
+        .lines()
+        .any(|l| l.starts_with("A1002,王芳,1,64,53,")));
+    assert_eq!(seen[0], seen[1]);
+}
