@@ -332,6 +332,9 @@ fn free_bytes(dir: &Path) -> std::io::Result<u64> {
 /// Opened read-only: the doctor never migrates a database, it only says what opening it will do.
 fn check_db(path: &Path) -> Check {
     use rusqlite::OpenFlags;
+    if crate::store::is_url(path) {
+        return check_pg(path);
+    }
     if !path.exists() {
         return Check::new(
             "database",
@@ -356,8 +359,29 @@ fn check_db(path: &Path) -> Check {
             )
         }
     };
+    schema_check(&path.display().to_string(), found)
+}
+
+/// The shared PostgreSQL database: reachable, and its schema this release's (read only).
+fn check_pg(url: &Path) -> Check {
+    let shown = crate::store::shown(url);
+    let found = crate::store::db::Db::connect_pg(&url.to_string_lossy())
+        .and_then(|db| crate::store::pg_schema_version(&db));
+    match found {
+        Err(e) => Check::new("database", Level::Fail, format!("{shown}: {e}")),
+        Ok(0) => Check::new(
+            "database",
+            Level::Warn,
+            format!(
+                "{shown} is reachable and empty (the first worker or command creates the tables)"
+            ),
+        ),
+        Ok(found) => schema_check(&shown, found),
+    }
+}
+
+fn schema_check(p: &str, found: i64) -> Check {
     let supported = crate::store::schema_version_supported();
-    let p = path.display();
     match found.cmp(&supported) {
         std::cmp::Ordering::Equal => {
             Check::new("database", Level::Ok, format!("{p} at schema {found}"))

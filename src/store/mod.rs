@@ -67,6 +67,11 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// The schema version of a PostgreSQL store, without creating or changing anything (0: empty).
+pub fn pg_schema_version(db: &Db) -> db::DbResult<i64> {
+    schema_pg::version(db)
+}
+
 /// Whether `--db` names a PostgreSQL database rather than an SQLite file.
 pub fn is_url(target: &Path) -> bool {
     db::is_postgres_url(&target.to_string_lossy())

@@ -377,3 +377,36 @@ fn the_queue_needs_postgres_and_says_so() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn doctor_checks_the_shared_database_without_changing_it() {
+    let db = crate::pg::fresh_db();
+    let url = db.to_string_lossy().into_owned();
+    let line = |url: &str| -> String {
+        let out = Command::new(ZHIJIAN)
+            .args(["doctor", "--no-sample", "--db", url])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.contains("database"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let empty = line(&url);
+    assert!(
+        empty.starts_with("WARN") && empty.contains("reachable and empty"),
+        "{empty}"
+    );
+    // The doctor created nothing.
+    assert_eq!(line(&url), empty);
+    drop(Store::open(&db).unwrap());
+    let ready = line(&url);
+    assert!(
+        ready.starts_with("ok") && ready.contains("at schema 4"),
+        "{ready}"
+    );
+    let gone = line("postgres://nobody@127.0.0.1:1/none");
+    assert!(gone.starts_with("FAIL"), "{gone}");
+}
