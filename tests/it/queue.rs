@@ -222,6 +222,15 @@ fn three_workers_survive_a_kill_and_a_pause_and_match_one_machine() {
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(dead[0].0.file.ends_with("broken.wav"), "{dead:?}");
     assert!(dead[0].1.starts_with("decode: "), "{}", dead[0].1);
+    // Tried --max-attempts (2) times, then dead-lettered.
+    let tries: i64 = store
+        .db()
+        .value(
+            "SELECT CAST(message->>'deliveries' AS BIGINT) FROM pgmq.q_zhijian_dead",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(tries, 2);
     // The killed worker's call was delivered again (and the paused one's too).
     for id in [&killed, &paused] {
         let deliveries: i64 = store
@@ -409,4 +418,31 @@ fn doctor_checks_the_shared_database_without_changing_it() {
     );
     let gone = line("postgres://nobody@127.0.0.1:1/none");
     assert!(gone.starts_with("FAIL"), "{gone}");
+}
+
+#[test]
+fn sigterm_finishes_the_call_in_hand_and_takes_no_more() {
+    let _turn = whisper_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let calls = tmp.path().join("calls");
+    std::fs::create_dir_all(&calls).unwrap();
+    for f in ["two_party.flac", "two_party.mp3", "two_party.ogg"] {
+        std::fs::copy(fixture("audio").join(f), calls.join(f)).unwrap();
+    }
+    let db = crate::pg::fresh_db();
+    let url = db.to_string_lossy().into_owned();
+    zhijian(&["enqueue", calls.to_str().unwrap(), "--db", &url]);
+    let mut w = worker(&url, "t1", &["--asr-threads", "2"]);
+    let held = wait_running(&db, "t1", Duration::from_secs(120));
+    signal(&w, libc::SIGTERM);
+    assert!(wait(&mut w, Duration::from_secs(300)), "a stopped worker exits 0");
+    // The call in hand was finished and stored; the others wait for the next worker.
+    let state: String = Store::open(&db)
+        .unwrap()
+        .db()
+        .value("SELECT state FROM work_calls WHERE call_id = ?1", &[&held])
+        .unwrap();
+    assert_eq!(state, "done");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM work_calls WHERE state = 'done'"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM pgmq.q_zhijian_calls"), 2);
 }
