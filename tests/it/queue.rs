@@ -435,7 +435,10 @@ fn sigterm_finishes_the_call_in_hand_and_takes_no_more() {
     let mut w = worker(&url, "t1", &["--asr-threads", "2"]);
     let held = wait_running(&db, "t1", Duration::from_secs(120));
     signal(&w, libc::SIGTERM);
-    assert!(wait(&mut w, Duration::from_secs(300)), "a stopped worker exits 0");
+    assert!(
+        wait(&mut w, Duration::from_secs(300)),
+        "a stopped worker exits 0"
+    );
     // The call in hand was finished and stored; the others wait for the next worker.
     let state: String = Store::open(&db)
         .unwrap()
@@ -443,6 +446,9 @@ fn sigterm_finishes_the_call_in_hand_and_takes_no_more() {
         .value("SELECT state FROM work_calls WHERE call_id = ?1", &[&held])
         .unwrap();
     assert_eq!(state, "done");
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM work_calls WHERE state = 'done'"), 1);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM work_calls WHERE state = 'done'"),
+        1
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM pgmq.q_zhijian_calls"), 2);
 }
