@@ -8,7 +8,7 @@
 //! - `summary.json` — the batch: counts, audio hours, failures, one line per call.
 
 use crate::identity;
-use crate::pipeline::{file_sha256, process_call, Engine, StageCounts};
+use crate::pipeline::{file_sha256, process_fresh, Engine, StageCounts};
 use crate::record::{CallRecord, CallStatus, SCHEMA_VERSION};
 use crate::report::ReportSink;
 use anyhow::{Context, Result};
@@ -397,9 +397,10 @@ fn inspect_one(
             rec,
         ));
     }
-    let rec = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let fresh = crate::pipeline::new_record(engine, &k.file, &k.id);
+    let rec = crate::pipeline::guarded(fresh, |fresh| {
         let hashed = k.hashed.as_ref().ok().cloned();
-        let mut r = process_call(engine, &k.file, &k.id, hashed.as_ref(), prev, counts);
+        let mut r = process_fresh(engine, &k.file, fresh, hashed.as_ref(), prev, counts);
         if let Err(e) = &k.hashed {
             r.status = CallStatus::Failed;
             r.errors = vec![crate::record::Problem {
@@ -407,20 +408,6 @@ fn inspect_one(
                 message: format!("cannot read file: {e}"),
             }];
         }
-        r
-    }))
-    .unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into());
-        let mut r = crate::pipeline::new_record(engine, &k.file, &k.id);
-        r.status = CallStatus::Failed;
-        r.errors.push(crate::record::Problem {
-            stage: "internal".into(),
-            message: format!("internal error: {msg}"),
-        });
         r
     });
     let shown = crate::pii::for_output(&rec, crate::pii::Output::CallJson);

@@ -384,6 +384,26 @@ pub fn new_record_with(
     }
 }
 
+/// Run one call through `f` from its fresh record; a panic inside becomes that record failed
+/// with an `internal` error, so one bad call never stops a batch or a worker.
+pub fn guarded(fresh: CallRecord, f: impl FnOnce(CallRecord) -> CallRecord) -> CallRecord {
+    let copy = fresh.clone();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(fresh))).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        let mut r = copy;
+        r.status = CallStatus::Failed;
+        r.errors.push(Problem {
+            stage: "internal".into(),
+            message: format!("internal error: {msg}"),
+        });
+        r
+    })
+}
+
 /// How many calls each stage actually ran on (reported in the batch summary: a re-score after
 /// a scorecard edit shows `asr: 0`).
 #[derive(Debug, Default)]

@@ -99,7 +99,14 @@ pub fn enqueue_cmd(a: &EnqueueArgs, out: &mut dyn Write) -> Result<ExitCode> {
             String::new()
         }
     )?;
-    Ok(ExitCode::SUCCESS)
+    for (file, why) in &r.refused {
+        eprintln!("zhijian: {}: not queued: {why}", file.display());
+    }
+    Ok(if r.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 pub fn worker_cmd(a: &WorkerArgs, out: &mut dyn Write) -> Result<ExitCode> {

@@ -16,7 +16,7 @@ pub mod worker;
 
 use crate::identity;
 use crate::record::CallMeta;
-use crate::store::db::{args, Db, DbResult};
+use crate::store::db::{args, DbResult};
 use crate::store::{Result, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -98,13 +98,13 @@ CREATE TABLE work_calls (
 CREATE INDEX work_calls_by_state ON work_calls(state);
 "#;
 
-/// Seconds since 1970, as the database's clock has them (every worker agrees on one clock).
-pub(crate) fn db_now(db: &Db) -> DbResult<f64> {
-    db.value(
-        "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8",
-        args![],
-    )
+/// Seconds since 1970 on the database's clock (every worker agrees on one clock), in SQL.
+macro_rules! now_sql {
+    () => {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
+    };
 }
+pub(crate) use now_sql;
 
 /// What `enqueue` did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -114,6 +114,8 @@ pub struct Enqueued {
     pub skipped: usize,
     /// Could not be read now (sent anyway: the worker records the reason).
     pub unreadable: usize,
+    /// Not queued, and why (a path that is not UTF-8 cannot travel in a job).
+    pub refused: Vec<(PathBuf, String)>,
 }
 
 /// One recording to enqueue: its key, id and job.
@@ -162,6 +164,11 @@ pub fn enqueue(
         .collect();
     let mut out = Enqueued::default();
     for (key, mut job, readable) in planned {
+        if job.file.to_str().is_none() {
+            let why = "its path is not valid UTF-8, so workers could not be told it; rename it";
+            out.refused.push((job.file, why.into()));
+            continue;
+        }
         // A call stored under another label (its file renamed) keeps its first id.
         if let Some(id) = store
             .db()
@@ -188,7 +195,6 @@ pub fn enqueue(
 fn send_one(s: &mut Store, key: &str, job: &Job, again: bool) -> Result<bool> {
     let db = s.db();
     let e = |x| s.err(x);
-    let now = db_now(db).map_err(e)?;
     let state: Option<String> = db
         .row(
             "SELECT state FROM work_calls WHERE call_key = ?1 FOR UPDATE",
@@ -201,7 +207,9 @@ fn send_one(s: &mut Store, key: &str, job: &Job, again: bool) -> Result<bool> {
         Some("done" | "dead") if again => {}
         Some(_) => return Ok(false),
     }
-    let msg = serde_json::to_string(job).expect("job serialises");
+    let msg = serde_json::to_string(job).map_err(|x| {
+        StoreError::Invalid(format!("{}: cannot be queued: {x}", job.file.display()))
+    })?;
     let msg_id: i64 = db
         .value(
             "SELECT pgmq.send(CAST(?1 AS TEXT), CAST(?2 AS JSONB))",
@@ -209,13 +217,17 @@ fn send_one(s: &mut Store, key: &str, job: &Job, again: bool) -> Result<bool> {
         )
         .map_err(e)?;
     db.execute(
-        "INSERT INTO work_calls (call_key, call_id, file, state, msg_id, enqueued_at)
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5)
+        concat!(
+            "INSERT INTO work_calls (call_key, call_id, file, state, msg_id, enqueued_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ",
+            now_sql!(),
+            ")
          ON CONFLICT (call_key) DO UPDATE SET call_id = excluded.call_id, file = excluded.file,
             state = 'queued', msg_id = excluded.msg_id, attempts = 0, worker = NULL,
             error = NULL, enqueued_at = excluded.enqueued_at, started_at = NULL,
-            finished_at = NULL, audio_s = NULL, wall_s = NULL",
-        args![key, job.call_id, job.file.to_string_lossy(), msg_id, now],
+            finished_at = NULL, audio_s = NULL, wall_s = NULL"
+        ),
+        args![key, job.call_id, job.file.to_string_lossy(), msg_id],
     )
     .map_err(e)?;
     Ok(true)

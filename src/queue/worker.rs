@@ -1,7 +1,7 @@
 //! `zhijian worker`: lease a job, inspect the call, store the result and archive the job in
 //! one transaction; repeat until stopped.
 
-use super::{db_now, install, Job, DEAD, WORK};
+use super::{install, now_sql, Job, DEAD, WORK};
 use crate::pipeline::{Engine, StageCounts};
 use crate::record::{CallRecord, CallStatus, Problem};
 use crate::store::db::{args, DbError};
@@ -231,12 +231,14 @@ fn lease(s: &mut Store, o: &WorkerOptions) -> Result<Option<Lease>, StoreError> 
             return Ok(None);
         }
     };
-    let now = db_now(s.db()).map_err(|e| s.err(e))?;
     s.db()
         .execute(
-            "UPDATE work_calls SET state = 'running', worker = ?2, started_at = ?3,
-                attempts = ?4 WHERE call_id = ?1 AND state != 'done'",
-            args![job.call_id, o.name, now, read_ct],
+            concat!(
+                "UPDATE work_calls SET state = 'running', worker = ?2, attempts = ?3, started_at = ",
+                now_sql!(),
+                " WHERE call_id = ?1 AND state != 'done'"
+            ),
+            args![job.call_id, o.name, read_ct],
         )
         .map_err(|e| s.err(e))?;
     Ok(Some(Lease {
@@ -320,23 +322,9 @@ fn inspect(engine: &Engine, job: &Job) -> CallRecord {
     let hashed = crate::pipeline::file_sha256(&job.file);
     let changed = matches!(&hashed, Ok((sha, _)) if !job.sha256.is_empty() && *sha != job.sha256);
     let counts = StageCounts::default();
-    let mut rec = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let h = hashed.as_ref().ok().cloned();
-        crate::pipeline::process_fresh(engine, &job.file, fresh.clone(), h.as_ref(), None, &counts)
-    }))
-    .unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into());
-        let mut r = fresh;
-        r.status = CallStatus::Failed;
-        r.errors.push(Problem {
-            stage: "internal".into(),
-            message: format!("internal error: {msg}"),
-        });
-        r
+    let h = hashed.as_ref().ok().cloned();
+    let mut rec = crate::pipeline::guarded(fresh, |fresh| {
+        crate::pipeline::process_fresh(engine, &job.file, fresh, h.as_ref(), None, &counts)
     });
     if changed {
         rec.status = CallStatus::Failed;
@@ -403,12 +391,15 @@ fn commit(
             bury(s, l, &why, Some(wall))?;
             return Ok(Outcome::Dead);
         }
-        let now = db_now(s.db()).map_err(e)?;
         s.db()
             .execute(
-                "UPDATE work_calls SET state = 'done', worker = ?2, error = NULL,
-                    finished_at = ?3, audio_s = ?4, wall_s = ?5 WHERE call_id = ?1",
-                args![rec.call_id, o.name, now, rec.duration_s, wall],
+                concat!(
+                    "UPDATE work_calls SET state = 'done', worker = ?2, error = NULL,
+                    audio_s = ?3, wall_s = ?4, finished_at = ",
+                    now_sql!(),
+                    " WHERE call_id = ?1"
+                ),
+                args![rec.call_id, o.name, rec.duration_s, wall],
             )
             .map_err(e)?;
         s.db()
@@ -428,12 +419,14 @@ fn bury(s: &Store, l: &Lease, why: &str, wall: Option<f64>) -> Result<(), StoreE
             args![DEAD, letter.to_string()],
         )
         .map_err(e)?;
-    let now = db_now(s.db()).map_err(e)?;
     s.db()
         .execute(
-            "UPDATE work_calls SET state = 'dead', error = ?2, finished_at = ?3, wall_s = ?4
-             WHERE call_id = ?1",
-            args![l.job.call_id, why, now, wall],
+            concat!(
+                "UPDATE work_calls SET state = 'dead', error = ?2, wall_s = ?3, finished_at = ",
+                now_sql!(),
+                " WHERE call_id = ?1"
+            ),
+            args![l.job.call_id, why, wall],
         )
         .map_err(e)?;
     s.db()

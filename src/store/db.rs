@@ -311,9 +311,7 @@ impl Db {
                 let mut p = p.borrow_mut();
                 let st = p.statement(sql)?;
                 let vals = pg_params(args);
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    vals.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                Ok(p.client.execute(&st, &refs)? as usize)
+                Ok(p.client.execute(&st, &pg_refs(&vals))? as usize)
             }
         }
     }
@@ -335,9 +333,7 @@ impl Db {
                 let mut p = p.borrow_mut();
                 let st = p.statement(sql)?;
                 let vals = pg_params(args);
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    vals.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                let rows = p.client.query(&st, &refs)?;
+                let rows = p.client.query(&st, &pg_refs(&vals))?;
                 rows.iter()
                     .map(|r| {
                         (0..r.len())
@@ -535,6 +531,10 @@ fn from_lite(v: rusqlite::types::ValueRef) -> Value {
 
 fn pg_params(args: &[&dyn ToValue]) -> Vec<Value> {
     args.iter().map(|a| a.to_value()).collect()
+}
+
+fn pg_refs(vals: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    vals.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;

@@ -452,3 +452,28 @@ fn sigterm_finishes_the_call_in_hand_and_takes_no_more() {
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM pgmq.q_zhijian_calls"), 2);
 }
+
+#[test]
+fn a_path_that_is_not_utf8_is_refused_by_name_and_the_rest_queued() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let calls = tmp.path().join("calls");
+    std::fs::create_dir_all(&calls).unwrap();
+    synthetic(&calls.join("good.wav"), 1);
+    synthetic(&calls.join(std::ffi::OsStr::from_bytes(b"bad\xff.wav")), 2);
+    let url = crate::pg::fresh_db().to_string_lossy().into_owned();
+    let out = Command::new(ZHIJIAN)
+        .args(["enqueue", calls.to_str().unwrap(), "--db", &url])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("enqueued 1 calls"), "{stdout}");
+    assert!(
+        stderr.contains("bad\u{fffd}.wav: not queued: its path is not valid UTF-8"),
+        "{stderr}"
+    );
+}
