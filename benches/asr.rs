@@ -10,15 +10,19 @@
 //! cargo bench --bench asr -- convert CT2_DIR OUT.bin f16|q8_0|q5_0
 //! cargo bench --bench asr -- cer REF.txt HYP.txt   (score another program's transcript)
 //! ```
-//! Environment: BENCH_DTW=0 (DTW timing off), BENCH_REDO_BELOW=-0.6 (adaptive threshold).
+//! Environment: BENCH_DTW=0 (DTW timing off), BENCH_REDO_BELOW=-0.6 (adaptive threshold),
+//! BENCH_AUDIO_CTX=0 (encoder over a fixed 30 s), BENCH_WINDOW=15 (longest packed window, s),
+//! BENCH_VOCAB=rules/lexicons/vocabulary.txt (words for the prompt, as `inspect` reads them),
+//! BENCH_PRINT=1 (each track's reference and transcript on stderr).
 //! Prints one JSON line: audio seconds, wall seconds, real-time factor, CER against the
-//! sample labels, whisper calls. Without FILES it uses the four calls in samples/.
+//! labels, whisper calls. Without FILES: the four calls in samples/ and the three in
+//! data/calls/ci/.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
-use whisper_rs::{FullParams, SamplingStrategy};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 use zhijian::acoustic::{self, VadConfig};
 use zhijian::asr::{eval, Asr, AsrOptions, Decode};
 use zhijian::audio::{decode_file, resample_to, DecodeOptions};
@@ -31,7 +35,8 @@ struct Track {
     reference: String,
 }
 
-/// Channels of a sample call with their reference text from `<stem>.labels.json`.
+/// Channels of a labelled call with their reference text from `<stem>.labels.json`: the
+/// samples' `turns`, or the call benchmark's `truth.turns` (data/calls).
 fn load_tracks(path: &Path) -> Vec<Track> {
     let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
     let labels: serde_json::Value = serde_json::from_slice(
@@ -40,14 +45,19 @@ fn load_tracks(path: &Path) -> Vec<Track> {
     .unwrap();
     let d = decode_file(path, &DecodeOptions::default()).unwrap();
     let chans = resample_to(d.channels, d.sample_rate, 16_000).unwrap();
-    let turns = labels["turns"].as_array().unwrap();
+    let turns = labels
+        .get("turns")
+        .unwrap_or(&labels["truth"]["turns"])
+        .as_array()
+        .unwrap();
+    let mono = chans.len() == 1;
     chans
         .into_iter()
         .enumerate()
         .map(|(i, samples)| {
             let reference: String = turns
                 .iter()
-                .filter(|t| labels["agent_channel"].is_null() || t["channel"] == i)
+                .filter(|t| mono || t["channel"] == i)
                 .map(|t| t["text"].as_str().unwrap())
                 .collect();
             Track {
@@ -59,9 +69,17 @@ fn load_tracks(path: &Path) -> Vec<Track> {
         .collect()
 }
 
+/// A plain whisper.cpp context: no DTW. Flash attention (whisper-cli 1.8's default) is off
+/// unless BENCH_FLASH=1: on these 2 CPU cores it made plain decoding slower (170 s against
+/// 128 s on the bench files, q8_0), so the baseline is the faster of the two.
+fn plain_context(model: &Path) -> WhisperContext {
+    let mut cp = WhisperContextParameters::default();
+    cp.flash_attn(std::env::var("BENCH_FLASH").is_ok_and(|v| v == "1"));
+    WhisperContext::new_with_params(model.to_str().unwrap(), cp).unwrap()
+}
+
 /// whisper.cpp's command-line defaults on the whole track, as `whisper-cli -l zh -t N` runs.
-fn baseline(asr: &Asr, track: &[f32], threads: usize) -> (String, usize) {
-    let ctx = asr.context();
+fn baseline(ctx: &WhisperContext, track: &[f32], threads: usize) -> (String, usize) {
     let mut st = ctx.create_state().unwrap();
     let mut p = FullParams::new(SamplingStrategy::BeamSearch {
         beam_size: 5,
@@ -123,15 +141,19 @@ fn main() {
     let files: Vec<PathBuf> = if args.len() > 4 {
         args[4..].iter().map(PathBuf::from).collect()
     } else {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         [
-            "call01_inbound_good.wav",
-            "call02_inbound_bad.wav",
-            "call03_outbound_sales.mp3",
-            "call04_mono_insurance.flac",
+            "samples/call01_inbound_good.wav",
+            "samples/call02_inbound_bad.wav",
+            "samples/call03_outbound_sales.mp3",
+            "samples/call04_mono_insurance.flac",
+            // Three benchmark calls: 8 kHz lines with noise (data/calls/README.md).
+            "data/calls/ci/bench032.wav",
+            "data/calls/ci/bench040.wav",
+            "data/calls/ci/bench074.wav",
         ]
         .iter()
-        .map(|f| dir.join(f))
+        .map(|f| root.join(f))
         .collect()
     };
     let tracks: Vec<Track> = files.iter().flat_map(|f| load_tracks(f)).collect();
@@ -145,6 +167,19 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(AsrOptions::default().redo_below_logprob),
+        vocabulary: std::env::var("BENCH_VOCAB").map_or(Vec::new(), |f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .map(|l| l.split_whitespace().next().unwrap().to_string())
+                .collect()
+        }),
+        fit_audio_ctx: std::env::var("BENCH_AUDIO_CTX").map_or(true, |v| v != "0"),
+        max_window_s: std::env::var("BENCH_WINDOW")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(AsrOptions::default().max_window_s),
         decode: match mode {
             "beam" | "unpacked" => Decode::Beam,
             "greedy" => Decode::Greedy,
@@ -152,7 +187,11 @@ fn main() {
         },
         ..Default::default()
     };
-    let asr = Asr::load(&model, opts).unwrap();
+    // One model in memory per run: whisper.cpp's plain context, or zhijian's.
+    let plain = (mode == "baseline").then(|| plain_context(&model));
+    let asr = plain
+        .is_none()
+        .then(|| Asr::load(&model, opts.clone()).unwrap());
 
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
@@ -160,13 +199,14 @@ fn main() {
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                let mut w = asr.worker().unwrap();
+                let mut w = asr.as_ref().map(|a| a.worker().unwrap());
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(tr) = tracks.get(i) else { break };
-                    let (hyp, calls) = if mode == "baseline" {
-                        baseline(&asr, &tr.samples, threads)
+                    let (hyp, calls) = if let Some(ctx) = &plain {
+                        baseline(ctx, &tr.samples, threads)
                     } else {
+                        let w = w.as_mut().unwrap();
                         let before = w.stats().windows;
                         let vad = acoustic::detect(&tr.samples, &VadConfig::default());
                         let spans: Vec<(f64, f64)> =
@@ -193,6 +233,9 @@ fn main() {
         let tr = &tracks[*i];
         let (r, h) = (eval::normalise(&tr.reference), eval::normalise(hyp));
         let e = eval::edit_distance(&r, &h);
+        if std::env::var_os("BENCH_PRINT").is_some() {
+            eprintln!("{}\n  ref: {}\n  hyp: {}", tr.name, tr.reference, hyp);
+        }
         edits += e;
         chars += r.len();
         calls += c;
@@ -212,7 +255,8 @@ fn main() {
             "rtf": (wall / audio_s * 1000.0).round() / 1000.0,
             "cer": (edits as f64 / chars as f64 * 10000.0).round() / 10000.0,
             "whisper_calls": calls, "tracks": per_track,
-            "dtw": asr.options().dtw, "redo_below": asr.options().redo_below_logprob,
+            "dtw": opts.dtw, "redo_below": opts.redo_below_logprob,
+            "fit_audio_ctx": opts.fit_audio_ctx, "vocabulary": opts.vocabulary.len(), "max_window_s": opts.max_window_s,
         })
     );
 }

@@ -359,8 +359,10 @@ pub struct EngineArgs {
     #[arg(long)]
     pub no_asr: bool,
 
-    /// whisper.cpp threads per call being transcribed (default: 2, or 1 on a 1-core machine).
-    /// --jobs × --asr-threads should not exceed the cores.
+    /// whisper.cpp threads per call being transcribed (default 1: one call per core keeps
+    /// every core busy without whisper.cpp's threads spinning at barriers when another
+    /// program takes CPU; 2 helps a batch of one long call). --jobs × --asr-threads should
+    /// not exceed the cores.
     #[arg(long, value_name = "N")]
     pub asr_threads: Option<usize>,
 
@@ -373,6 +375,15 @@ pub struct EngineArgs {
     /// crash inside whisper.cpp fails only the call it happened on).
     #[arg(long)]
     pub asr_in_process: bool,
+
+    /// Words for Whisper's prompt, one per line (default: lexicons/vocabulary.txt of --rules,
+    /// when there is one). The first 80 characters' worth are used.
+    #[arg(long, value_name = "FILE")]
+    pub asr_vocabulary: Option<PathBuf>,
+
+    /// Give Whisper the style sentence alone, no vocabulary.
+    #[arg(long, conflicts_with = "asr_vocabulary")]
+    pub no_asr_vocabulary: bool,
 
     /// Scorecards: a folder of TOML cards (selected per call by queue/direction) or one card.
     #[arg(long, default_value = "rules")]

@@ -29,7 +29,7 @@ pub mod text;
 pub mod time;
 
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Run a parsed command line. `Ok(2)` means the command ran but some input failed.
@@ -198,12 +198,49 @@ pub fn default_jobs(a: &cli::EngineArgs) -> usize {
     }
 }
 
+/// One whisper.cpp thread per call unless asked: on 2 cores, two calls of one thread each
+/// ran as fast as one call of two on an idle machine and 2.4× faster while another process
+/// kept a core busy (benches/asr.sh; README "Transcription").
 fn asr_threads(a: &cli::EngineArgs) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    a.asr_threads.unwrap_or(cores.min(2)).max(1)
+    a.asr_threads.unwrap_or(1).max(1)
 }
 
 /// The pipeline `inspect` and `worker` run: settings, scorecards, speech model, classifier.
+/// A file of the lexicons folder beside the scorecards (`--rules` a folder or one card).
+fn rules_lexicon(rules: &Path, name: &str) -> PathBuf {
+    if rules.is_dir() {
+        rules.join("lexicons").join(name)
+    } else {
+        rules.with_file_name("lexicons").join(name)
+    }
+}
+
+/// Whisper's vocabulary: `--asr-vocabulary`, else the rules' `lexicons/vocabulary.txt` if
+/// present; one term per line (first field), `#` comments.
+fn asr_vocabulary(a: &cli::EngineArgs) -> Result<Vec<String>> {
+    if a.no_asr_vocabulary {
+        return Ok(Vec::new());
+    }
+    let path = match &a.asr_vocabulary {
+        Some(p) => p.clone(),
+        None => {
+            let p = rules_lexicon(&a.rules, rules::lexicon::ASR_VOCABULARY);
+            if !p.is_file() {
+                return Ok(Vec::new());
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the ASR vocabulary {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect())
+}
+
 pub fn build_engine(
     a: &cli::EngineArgs,
     meta: Option<meta::MetaTable>,
@@ -218,11 +255,7 @@ pub fn build_engine(
         max_duration_s: a.max_duration,
         ..Default::default()
     };
-    let userdict = if a.rules.is_dir() {
-        a.rules.join("lexicons/userdict.txt")
-    } else {
-        a.rules.with_file_name("lexicons/userdict.txt")
-    };
+    let userdict = rules_lexicon(&a.rules, "userdict.txt");
     if userdict.is_file() {
         text::init_user_dict(&userdict)
             .with_context(|| format!("loading user dictionary {}", userdict.display()))?;
@@ -237,6 +270,7 @@ pub fn build_engine(
     if !a.no_asr {
         let opts = asr::AsrOptions {
             threads: asr_threads,
+            vocabulary: asr_vocabulary(a)?,
             decode: a.asr_decode,
             use_gpu: a.gpu,
             ..Default::default()
@@ -335,4 +369,50 @@ fn inspect(a: cli::InspectArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn engine_args(extra: &[&str]) -> cli::EngineArgs {
+        let mut argv = vec!["zhijian", "inspect", "x.wav", "--out", "o"];
+        argv.extend_from_slice(extra);
+        match cli::Cli::try_parse_from(argv).unwrap().command {
+            cli::Command::Inspect(a) => a.engine,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_asr_vocabulary_is_read_from_the_rules_or_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        std::fs::create_dir_all(rules.join("lexicons")).unwrap();
+        let r = rules.to_str().unwrap();
+        // No vocabulary.txt beside the cards: the style sentence alone.
+        assert!(asr_vocabulary(&engine_args(&["--rules", r]))
+            .unwrap()
+            .is_empty());
+        std::fs::write(
+            rules.join("lexicons/vocabulary.txt"),
+            "# 本单位\n智检银行\n\n工号 100 n\n",
+        )
+        .unwrap();
+        assert_eq!(
+            asr_vocabulary(&engine_args(&["--rules", r])).unwrap(),
+            ["智检银行", "工号"]
+        );
+        let none = engine_args(&["--rules", r, "--no-asr-vocabulary"]);
+        assert!(asr_vocabulary(&none).unwrap().is_empty());
+        // A file named on the command line must exist, and the error names it.
+        let missing = dir.path().join("nope.txt");
+        let e = asr_vocabulary(&engine_args(&[
+            "--asr-vocabulary",
+            missing.to_str().unwrap(),
+        ]))
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("nope.txt"), "{e:#}");
+    }
 }

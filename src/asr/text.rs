@@ -80,14 +80,81 @@ pub fn is_hallucination(text: &str, prompt: &str) -> bool {
     echo || tiny_echo || HALLUCINATIONS.iter().any(|h| t.contains(h))
 }
 
+/// Longest vocabulary part of the prompt (characters). Whisper keeps at most 223 prompt
+/// tokens and a Han character is one to three of them; a long list also dilutes the bias.
+pub const MAX_VOCABULARY_CHARS: usize = 80;
+
+/// The initial prompt: a style sentence (simplified characters, punctuation) and the site's
+/// vocabulary (company and product names, 工号, scripted phrases), so that Whisper prefers
+/// 工号 to 公号. Whisper repeats its prompt on silence and noise; each part has its echo test.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prompt {
+    pub style: String,
+    /// The terms that fitted in [`MAX_VOCABULARY_CHARS`], in the given order.
+    pub terms: Vec<String>,
+}
+
+impl Prompt {
+    /// `vocabulary` in order, blank and repeated terms skipped, until the budget is spent.
+    pub fn new(style: &str, vocabulary: &[String]) -> Prompt {
+        let mut terms: Vec<String> = Vec::new();
+        let mut used = 0;
+        for t in vocabulary.iter().map(|t| t.trim()) {
+            let n = t.chars().count() + 1;
+            if t.is_empty() || terms.iter().any(|x| x == t) {
+                continue;
+            }
+            if used + n > MAX_VOCABULARY_CHARS {
+                break;
+            }
+            used += n;
+            terms.push(t.to_string());
+        }
+        Prompt {
+            style: style.to_string(),
+            terms,
+        }
+    }
+
+    /// What whisper.cpp is given: 「以下是普通话的句子。工号、来电、…。」
+    pub fn text(&self) -> String {
+        if self.terms.is_empty() {
+            self.style.clone()
+        } else {
+            format!("{}{}。", self.style, self.terms.join("、"))
+        }
+    }
+
+    /// True when `text` is a known hallucination or echoes the prompt: 5 characters of the
+    /// style sentence, or four vocabulary terms run together in the prompt's order. A term
+    /// said on its own is what the prompt is for, and three in a row can be real speech
+    /// (感谢您的来电、祝您生活愉快、再见 is a whole closing).
+    pub fn is_echo(&self, text: &str) -> bool {
+        is_hallucination(text, &self.style) || self.echoes_terms(text)
+    }
+
+    /// The vocabulary part of [`is_echo`](Self::is_echo): four terms run together in order.
+    pub fn echoes_terms(&self, text: &str) -> bool {
+        let t = squash(&to_simplified(text));
+        let terms: Vec<String> = self.terms.iter().map(|x| squash(x)).collect();
+        terms.windows(4).any(|w| t.contains(&w.concat()))
+    }
+}
+
+impl From<&str> for Prompt {
+    fn from(style: &str) -> Prompt {
+        Prompt::new(style, &[])
+    }
+}
+
 /// `text` without the clauses (split at punctuation) that are known hallucinations or echo
 /// the prompt, so that real speech before 「谢谢观看」 survives. The clauses kept are returned
 /// with their punctuation; all of them when none is a hallucination.
-pub fn strip_hallucinated_clauses(text: &str, prompt: &str) -> String {
+pub fn strip_hallucinated_clauses(text: &str, prompt: &Prompt) -> String {
     let mut out = String::new();
     let mut clause = String::new();
     let flush = |clause: &mut String, out: &mut String| {
-        if !is_hallucination(clause, prompt) {
+        if !prompt.is_echo(clause) {
             out.push_str(clause);
         }
         clause.clear();
@@ -183,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_hallucinated_clause_after_speech_is_cut_and_the_speech_kept() {
-        let p = "以下是普通话的句子。";
+        let p = &Prompt::from("以下是普通话的句子。");
         assert_eq!(
             strip_hallucinated_clauses("感谢您的来电，再见。谢谢观看！", p),
             "感谢您的来电，再见。"
@@ -191,12 +258,58 @@ mod tests {
         // What is left of a longer one is still caught by the whole-text check.
         let rest = strip_hallucinated_clauses("请不吝点赞 订阅 转发", p);
         assert_eq!(rest, "订阅 转发");
-        assert!(is_hallucination(&rest, p));
+        assert!(p.is_echo(&rest));
         assert_eq!(
             strip_hallucinated_clauses("好的，稍等。", p),
             "好的，稍等。"
         );
         assert_eq!(strip_hallucinated_clauses("以下是普通话的句子。", p), "");
+    }
+
+    #[test]
+    fn vocabulary_words_are_kept_and_an_echoed_list_is_not() {
+        let words: Vec<String> = [
+            "工号",
+            "感谢您的来电",
+            "祝您生活愉快",
+            "感谢您的来电",
+            " ",
+            "再见",
+            "客服中心",
+        ]
+        .map(String::from)
+        .to_vec();
+        let p = Prompt::new("以下是普通话的句子。", &words);
+        assert_eq!(
+            p.terms,
+            ["工号", "感谢您的来电", "祝您生活愉快", "再见", "客服中心"]
+        );
+        assert_eq!(
+            p.text(),
+            "以下是普通话的句子。工号、感谢您的来电、祝您生活愉快、再见、客服中心。"
+        );
+        // Terms said on their own, or three together, are speech.
+        assert!(!p.is_echo("客服中心"));
+        assert!(!p.is_echo("感谢您的来电，祝您生活愉快，再见"));
+        assert!(!p.is_echo("感谢您的来电祝您生活愉快再见"));
+        // Four run together in the prompt's order (any punctuation, any script) is the prompt.
+        assert!(p.is_echo("工号、感谢您的来电、祝您生活愉快、再见。"));
+        assert!(p.is_echo("感謝您的來電祝您生活愉快再見客服中心"));
+        assert!(p.is_echo("以下是普通话的句子"));
+        assert_eq!(
+            strip_hallucinated_clauses("您好，工号感谢您的来电祝您生活愉快再见。请讲。", &p),
+            "您好，请讲。"
+        );
+    }
+
+    #[test]
+    fn the_vocabulary_is_bounded() {
+        let many: Vec<String> = (0..100).map(|i| format!("产品{i:03}")).collect();
+        let p = Prompt::new("以下是普通话的句子。", &many);
+        // Six characters each with the separator: 13 terms fit in 80.
+        assert_eq!(p.terms.len(), 13);
+        assert_eq!(p.terms[12], "产品012");
+        assert!(Prompt::new("s", &[]).text() == "s");
     }
 
     #[test]

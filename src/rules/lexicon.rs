@@ -11,6 +11,8 @@ use std::path::Path;
 
 /// File in the lexicon folder that is the segmenter's dictionary rather than a phrase list.
 pub const USER_DICT: &str = "userdict.txt";
+/// Words for Whisper's prompt (`--asr-vocabulary`), not a lexicon either.
+pub const ASR_VOCABULARY: &str = "vocabulary.txt";
 
 #[derive(Clone, Debug, Default)]
 pub struct Lexicons {
@@ -38,7 +40,10 @@ impl Lexicons {
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-            .filter(|p| p.file_name().is_some_and(|n| n != USER_DICT))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n != USER_DICT && n != ASR_VOCABULARY)
+            })
             .collect();
         paths.sort();
         for path in paths {

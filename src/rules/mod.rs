@@ -9,7 +9,7 @@
 pub mod card;
 pub mod checks;
 pub mod cli;
-mod lexicon;
+pub mod lexicon;
 mod load;
 pub mod monthly;
 pub mod score;

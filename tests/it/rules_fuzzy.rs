@@ -282,7 +282,11 @@ fn lexicon_phrases() -> Vec<String> {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt") && !p.ends_with("userdict.txt"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "txt")
+                && !p.ends_with("userdict.txt")
+                && !p.ends_with("vocabulary.txt")
+        })
         .collect();
     files.sort();
     let mut out = Vec::new();
