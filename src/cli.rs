@@ -381,6 +381,11 @@ pub struct EngineArgs {
     #[arg(long, value_name = "FILE")]
     pub asr_vocabulary: Option<PathBuf>,
 
+    /// Run Whisper's encoder over a full 30 s for every window (the pre-2026-12 way: slower,
+    /// for comparing) instead of over the window's own length.
+    #[arg(long)]
+    pub asr_full_window: bool,
+
     /// Give Whisper the style sentence alone, no vocabulary.
     #[arg(long, conflicts_with = "asr_vocabulary")]
     pub no_asr_vocabulary: bool,

@@ -271,6 +271,7 @@ pub fn build_engine(
         let opts = asr::AsrOptions {
             threads: asr_threads,
             vocabulary: asr_vocabulary(a)?,
+            fit_audio_ctx: !a.asr_full_window,
             decode: a.asr_decode,
             use_gpu: a.gpu,
             ..Default::default()
