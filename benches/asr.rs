@@ -168,12 +168,7 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(AsrOptions::default().redo_below_logprob),
         vocabulary: std::env::var("BENCH_VOCAB").map_or(Vec::new(), |f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-                .map(|l| l.split_whitespace().next().unwrap().to_string())
-                .collect()
+            zhijian::asr::text::parse_vocabulary(&std::fs::read_to_string(f).unwrap())
         }),
         fit_audio_ctx: std::env::var("BENCH_AUDIO_CTX").map_or(true, |v| v != "0"),
         max_window_s: std::env::var("BENCH_WINDOW")

@@ -6,9 +6,10 @@
 #   openssl, curl: the web workbench's HTTPS test makes a throwaway certificate and connects
 #   postgresql: the shared store and work queue of many workers; the tests start a throwaway
 #     server (scripts/pg-scratch.sh)
+#   time: scripts/bench reads peak memory from /usr/bin/time -v
 #   The model fetch uses python3 + pip, which the machine already has.
 set -euo pipefail
-pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd openssl curl postgresql)
+pkgs=(cmake clang libclang-dev pkg-config chromium fonts-noto-cjk zstd openssl curl postgresql time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -233,12 +233,7 @@ fn asr_vocabulary(a: &cli::EngineArgs) -> Result<Vec<String>> {
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the ASR vocabulary {}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_whitespace().next().map(String::from))
-        .collect())
+    Ok(asr::text::parse_vocabulary(&text))
 }
 
 pub fn build_engine(

@@ -147,6 +147,16 @@ impl From<&str> for Prompt {
     }
 }
 
+/// The terms of a vocabulary file: one per line, its first field (a jieba user dictionary's
+/// `word freq tag` lines work too); blank lines and `#` comments skipped.
+pub fn parse_vocabulary(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
+
 /// `text` without the clauses (split at punctuation) that are known hallucinations or echo
 /// the prompt, so that real speech before 「谢谢观看」 survives. The clauses kept are returned
 /// with their punctuation; all of them when none is a hallucination.
@@ -299,6 +309,14 @@ mod tests {
         assert_eq!(
             strip_hallucinated_clauses("您好，工号感谢您的来电祝您生活愉快再见。请讲。", &p),
             "您好，请讲。"
+        );
+    }
+
+    #[test]
+    fn a_vocabulary_file_gives_its_first_fields() {
+        assert_eq!(
+            parse_vocabulary("# 本单位\n智检银行\n\n  工号 100 n\n"),
+            ["智检银行", "工号"]
         );
     }
 
