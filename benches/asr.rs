@@ -33,6 +33,8 @@ struct Track {
     name: String,
     samples: Vec<f32>,
     reference: String,
+    /// Whose channel it is, as `inspect` would pass it (Mixed for mono).
+    role: Role,
 }
 
 /// Channels of a labelled call with their reference text from `<stem>.labels.json`: the
@@ -60,10 +62,16 @@ fn load_tracks(path: &Path) -> Vec<Track> {
                 .filter(|t| mono || t["channel"] == i)
                 .map(|t| t["text"].as_str().unwrap())
                 .collect();
+            let role = match turns.iter().find(|t| t["channel"] == i) {
+                Some(t) if !mono && t["role"] == "agent" => Role::Agent,
+                Some(_) if !mono => Role::Customer,
+                _ => Role::Mixed,
+            };
             Track {
                 name: format!("{stem}#{i}"),
                 samples,
                 reference,
+                role,
             }
         })
         .collect()
@@ -206,9 +214,7 @@ fn main() {
                         let vad = acoustic::detect(&tr.samples, &VadConfig::default());
                         let spans: Vec<(f64, f64)> =
                             vad.segments.iter().map(|s| (s.start, s.end)).collect();
-                        let u = w
-                            .transcribe_track(&tr.samples, &spans, Role::Mixed)
-                            .unwrap();
+                        let u = w.transcribe_track(&tr.samples, &spans, tr.role).unwrap();
                         (
                             u.iter().map(|u| u.text.as_str()).collect(),
                             w.stats().windows - before,

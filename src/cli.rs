@@ -386,6 +386,13 @@ pub struct EngineArgs {
     #[arg(long)]
     pub asr_full_window: bool,
 
+    /// Decode a track's speech segments that are closer than this (seconds) as one stretch,
+    /// with the audio between them: on a noisy line the VAD hears only a sentence's loud
+    /// syllables, and Whisper reads the whole sentence far better than those islands. Stereo
+    /// tracks only (on a mono track the gap is usually a turn boundary). 0 turns it off.
+    #[arg(long, value_name = "SECS", default_value_t = crate::asr::AsrOptions::default().bridge_s)]
+    pub asr_bridge: f64,
+
     /// Give Whisper the style sentence alone, no vocabulary.
     #[arg(long, conflicts_with = "asr_vocabulary")]
     pub no_asr_vocabulary: bool,

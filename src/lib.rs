@@ -137,8 +137,17 @@ fn eval_calls(a: cli::EvalCallsArgs) -> Result<ExitCode> {
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("out").join(format!("eval-{}", name.as_deref().unwrap_or("calls")))
     });
-    let labels = benchmark::load_labels(&a.dir)?;
-    anyhow::ensure!(!labels.is_empty(), "{}: no *.labels.json", a.dir.display());
+    // Only the split asked for is inspected: the other half would cost as much again.
+    let labels: Vec<_> = benchmark::load_labels(&a.dir)?
+        .into_iter()
+        .filter(|(_, l)| a.split == "all" || l.split == a.split)
+        .collect();
+    anyhow::ensure!(
+        !labels.is_empty(),
+        "{}: no *.labels.json of split {}",
+        a.dir.display(),
+        a.split
+    );
     if !a.reuse {
         let mut argv: Vec<std::ffi::OsString> = vec!["zhijian".into(), "inspect".into()];
         argv.extend(labels.iter().map(|(p, _)| p.clone().into_os_string()));
@@ -267,6 +276,7 @@ pub fn build_engine(
             threads: asr_threads,
             vocabulary: asr_vocabulary(a)?,
             fit_audio_ctx: !a.asr_full_window,
+            bridge_s: a.asr_bridge,
             decode: a.asr_decode,
             use_gpu: a.gpu,
             ..Default::default()

@@ -36,14 +36,15 @@ pub struct VadConfig {
 
 impl Default for VadConfig {
     fn default() -> Self {
-        // 5/2 dB found 89 % of the scripted speech time on the dev split of data/calls (8 kHz
-        // at SNR 5–20 dB) against 67 % here, with no VAD speech outside the turns; but the
-        // noise it lets into the packed windows slows Whisper (one call at SNR 5.7 dB: 911 s
-        // of ASR against 264 s at 10/4 on the same busy machine) and its text was no better.
-        // Kept at 10/4 until the decoder copes with it (README, known limits).
+        // 5/2 dB: on the dev split of data/calls (8 kHz at SNR 5–20 dB) 10/4 found 67 % of the
+        // scripted speech time and under 30 % below SNR 7 dB, so greetings, closings and
+        // shirking lines were never transcribed; 5/2 finds 89 % with no speech outside the
+        // turns. It once slowed Whisper (noise in the packed windows); with the encoder sized
+        // to the window and bridged stretches (asr::PackConfig::bridge_s) the dev split's ASR
+        // took 474 s against 503 s at 10/4, and every acoustic item improved (README).
         VadConfig {
-            onset_db: 10.0,
-            offset_db: 4.0,
+            onset_db: 5.0,
+            offset_db: 2.0,
             bridge_s: 0.40,
             min_floor_dbfs: -62.0,
             floor_window_s: 8.0,

@@ -99,6 +99,10 @@ pub struct AsrOptions {
     pub gap_s: f64,
     /// Audio kept around each VAD span (s).
     pub pad_s: f64,
+    /// VAD spans of one track this close (s) are decoded as one stretch with the audio
+    /// between them (see [`PackConfig::bridge_s`]).
+    #[serde(default)]
+    pub bridge_s: f64,
     /// Pack spans into shared windows (false: one whisper call per span, for measuring).
     pub pack: bool,
     /// Decoding budget: tokens per second of speech in a window (loops stop there).
@@ -126,6 +130,7 @@ impl Default for AsrOptions {
             max_window_s: pack.max_window_s,
             gap_s: pack.gap_s,
             pad_s: pack.pad_s,
+            bridge_s: pack.bridge_s,
             pack: true,
             max_tokens_per_s: 12.0,
             use_gpu: false,
@@ -166,6 +171,7 @@ impl AsrOptions {
             max_window_s: self.max_window_s.clamp(1.0, 29.5),
             gap_s: self.gap_s.max(0.0),
             pad_s: self.pad_s.max(0.0),
+            bridge_s: self.bridge_s.max(0.0),
             pack: self.pack,
         }
     }
@@ -176,7 +182,11 @@ struct Shared {
     opts: AsrOptions,
     model_path: PathBuf,
     token_eot: i32,
+    /// The style sentence with the site's vocabulary, for the agent's track.
     prompt: text::Prompt,
+    /// The style sentence alone, for the customer's and a mono track: there the vocabulary
+    /// made Whisper write greeting and closing phrases into line noise (README, Transcription).
+    plain_prompt: text::Prompt,
 }
 
 /// A loaded Whisper model, shared read-only by all workers.
@@ -234,10 +244,12 @@ impl Asr {
             ctx.model_ftype()
         );
         let prompt = text::Prompt::new(&opts.initial_prompt, &opts.vocabulary);
+        let plain_prompt = text::Prompt::new(&opts.initial_prompt, &[]);
         Ok(Asr {
             shared: Arc::new(Shared {
                 ctx,
                 prompt,
+                plain_prompt,
                 opts,
                 model_path: model_path.to_path_buf(),
                 token_eot,
@@ -267,6 +279,7 @@ impl Asr {
             state,
             stats: AsrStats::default(),
             drops: Vec::new(),
+            role: Role::Mixed,
         })
     }
 }
@@ -297,6 +310,8 @@ pub struct AsrWorker {
     stats: AsrStats,
     /// Text dropped in the current track: track times and why (for `Untranscribed`).
     drops: Vec<(f64, f64, &'static str)>,
+    /// Whose track is being transcribed (chooses the prompt).
+    role: Role,
 }
 
 /// A track's transcript with the speech that yielded no usable text.
@@ -321,6 +336,14 @@ struct Tok {
 impl AsrWorker {
     pub fn stats(&self) -> AsrStats {
         self.stats
+    }
+
+    /// The prompt for the current track: the vocabulary steers only the agent's words.
+    fn prompt(&self) -> &text::Prompt {
+        match self.role {
+            Role::Agent => &self.shared.prompt,
+            _ => &self.shared.plain_prompt,
+        }
     }
 
     /// Transcribe one 16 kHz track given its VAD speech spans (seconds). Utterances come back
@@ -348,10 +371,34 @@ impl AsrWorker {
         role: Role,
     ) -> Result<TrackTranscript, AsrError> {
         self.drops.clear();
+        self.role = role;
+        // A fresh decoding state per track: whisper.cpp seeds the sampling generator of the
+        // temperature fallback once per state, so a reused state made a call's transcript
+        // depend on which calls the worker had decoded before it (two runs of one batch gave
+        // different text on 6 of 46 calls).
+        let t = Instant::now();
+        self.state = self.shared.ctx.create_state().map_err(AsrError::State)?;
+        log::debug!(
+            "fresh whisper state in {:.0} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
         let cfg = self.shared.opts.pack_config();
         let mut out = Vec::new();
-        for w in &pack::pack(samples_16k, SAMPLE_RATE, speech, &cfg) {
-            self.transcribe_window(samples_16k, w, speech, role, &mut out)?;
+        // Text anywhere in a bridged stretch is on speech: the VAD's gaps inside it are the
+        // quiet syllables bridging exists for.
+        // Not on a mono track: there the gap is usually the other party's turn boundary, and a
+        // stretch holding both speakers defeats guessing roles from what each utterance says.
+        let dur = samples_16k.len() as f64 / SAMPLE_RATE as f64;
+        let cfg = match role {
+            Role::Mixed => PackConfig {
+                bridge_s: 0.0,
+                ..cfg
+            },
+            _ => cfg,
+        };
+        let stretches = pack::bridge(speech, dur, cfg.bridge_s);
+        for w in &pack::pack(samples_16k, SAMPLE_RATE, &stretches, &cfg) {
+            self.transcribe_window(samples_16k, w, &stretches, role, &mut out)?;
         }
         let missed = uncovered(speech, &out);
         // A retry only helps where there is sound: on near-silence a second decode only invites
@@ -477,7 +524,7 @@ impl AsrWorker {
         p.set_language(Some("zh"));
         p.set_translate(false);
         p.set_no_context(true);
-        p.set_initial_prompt(&self.shared.prompt.text());
+        p.set_initial_prompt(&self.prompt().text());
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
         p.set_token_timestamps(true);
@@ -536,7 +583,7 @@ impl AsrWorker {
                 .collect();
             // The vocabulary read back is checked on the whole segment: split into packed
             // pieces (DTW), each piece may hold too few terms to be recognised as the list.
-            let prompt = &self.shared.prompt;
+            let prompt = self.prompt();
             if prompt.terms.len() >= 4 {
                 let seg: Vec<u8> = toks.iter().flat_map(|t| t.bytes.clone()).collect();
                 if prompt.echoes_terms(&String::from_utf8_lossy(&seg)) {
@@ -570,7 +617,7 @@ impl AsrWorker {
         let body = simplified.trim_start_matches(|c: char| !c.is_alphanumeric());
         // A hallucination Whisper appends after real speech (「…再见。谢谢观看！」 at a
         // window's end) costs only its own clause, not the closing before it.
-        let prompt = &self.shared.prompt;
+        let prompt = self.prompt();
         let text =
             text::collapse_repeats(text::strip_hallucinated_clauses(body, prompt).trim_end());
         let char_times = align_times(&raw, &simplified, &text);

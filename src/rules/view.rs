@@ -121,12 +121,14 @@ impl<'a> CallView<'a> {
 
     /// Speech of this role the recogniser gave no text for that falls inside what a condition
     /// with this position reads (each span counted as one more utterance for `first`/`last`):
-    /// whether a phrase was said there is unknown.
+    /// whether a phrase was said there is unknown. Spans shorter than `min_s` are left out:
+    /// too short to hold the phrase (a 0.2 s 「嗯」 is not a lost 「再见」).
     pub fn untranscribed_in_scope(
         &self,
         role: RoleFilter,
         position: Option<&Position>,
         lenient: bool,
+        min_s: f64,
     ) -> Option<&'a Untranscribed> {
         let call = self.call;
         if call.untranscribed.is_empty() {
@@ -141,7 +143,7 @@ impl<'a> CallView<'a> {
             .chain(
                 call.untranscribed
                     .iter()
-                    .filter(|g| role.admits(g.role, lenient))
+                    .filter(|g| role.admits(g.role, lenient) && g.end - g.start >= min_s)
                     .map(|g| (g.start, g.end, Some(g))),
             )
             .collect();

@@ -578,3 +578,36 @@ fn silence_and_low_noise_produce_no_text() {
         );
     }
 }
+
+/// A track's transcript does not depend on what the worker decoded before it. whisper.cpp
+/// seeds the temperature fallback's sampler once per decoding state; with one state per worker
+/// the same call came out differently depending on its place in the batch (6 of 46 benchmark
+/// calls differed between two runs). The noisy benchmark call makes the fallback sample.
+#[test]
+fn a_track_transcribes_the_same_whatever_the_worker_did_before() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/calls/ci/bench040.wav");
+    let d = decode_file(&path, &DecodeOptions::default()).unwrap();
+    let chans = resample_to(d.channels, d.sample_rate, 16_000).unwrap();
+    let spans = |ch: &[f32]| -> Vec<(f64, f64)> {
+        let vad = acoustic::detect(ch, &VadConfig::default());
+        vad.segments.iter().map(|s| (s.start, s.end)).collect()
+    };
+    let (agent, customer) = (&chans[0], &chans[1]);
+    let (sa, sc) = (spans(agent), spans(customer));
+    let _turn = super::common::whisper_turn();
+    let mut w = asr_base().worker().unwrap();
+    let first = w.transcribe_track_checked(agent, &sa, Role::Agent).unwrap();
+    w.transcribe_track_checked(customer, &sc, Role::Customer)
+        .unwrap();
+    let again = w.transcribe_track_checked(agent, &sa, Role::Agent).unwrap();
+    let text = |t: &zhijian::asr::TrackTranscript| -> Vec<String> {
+        t.utterances.iter().map(|u| u.text.clone()).collect()
+    };
+    assert!(!first.utterances.is_empty());
+    assert_eq!(text(&first), text(&again));
+    let mut fresh = asr_base().worker().unwrap();
+    let alone = fresh
+        .transcribe_track_checked(agent, &sa, Role::Agent)
+        .unwrap();
+    assert_eq!(text(&first), text(&alone));
+}

@@ -39,6 +39,9 @@ pub struct Absence {
 }
 }
 
+/// Seconds per character of very fast speech (8 a second; call-centre agents average 4–5).
+const MIN_S_PER_CHAR: f64 = 0.125;
+
 /// Whether one of the phrases suffices or all must be said.
 #[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +64,14 @@ impl Absence {
         if let Some(p) = &self.position {
             p.compile(cx);
         }
+    }
+
+    /// The least time the shortest phrase takes to say, at a very fast 8 characters a second:
+    /// lost speech shorter than this cannot have been it.
+    fn shortest_phrase_s(&self) -> f64 {
+        let chars = |p: &str| p.chars().filter(|c| c.is_alphanumeric()).count();
+        let shortest = self.set.phrases.iter().map(|p| chars(p.raw())).min();
+        shortest.unwrap_or(0) as f64 * MIN_S_PER_CHAR
     }
 
     pub fn eval(&self, cx: &Ctx) -> Outcome {
@@ -89,10 +100,12 @@ impl Absence {
             return Outcome::clear();
         }
         // The phrase may be in speech the recogniser lost: an inspector decides, no deduction.
-        if let Some(g) =
-            cx.view
-                .untranscribed_in_scope(self.role, self.position.as_ref(), cx.lenient)
-        {
+        if let Some(g) = cx.view.untranscribed_in_scope(
+            self.role,
+            self.position.as_ref(),
+            cx.lenient,
+            self.shortest_phrase_s(),
+        ) {
             return Outcome::unknown(
                 format!(
                     "{:.1}–{:.1} s的讲话未能转写（{}），无法判断是否说过",
@@ -184,6 +197,12 @@ mod tests {
         // Lost speech before the last agent utterance, or the customer's, changes nothing.
         c.untranscribed = vec![gap(Role::Agent, 4.0, 5.0), gap(Role::Customer, 12.5, 15.7)];
         assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
+        // A 0.2 s sound after the last utterance is too short to be 「再见」 (0.25 s at the
+        // fastest): a 「嗯」 the recogniser dropped decides nothing.
+        c.untranscribed = vec![gap(Role::Agent, 12.5, 12.7)];
+        assert_eq!(eval(&k, &c).verdict, Verdict::Hit);
+        c.untranscribed = vec![gap(Role::Agent, 12.5, 12.8)];
+        assert_eq!(eval(&k, &c).verdict, Verdict::Unknown);
         // A greeting window of the first 2 agent utterances with the first one lost.
         c.untranscribed = vec![gap(Role::Agent, 0.0, 0.4)];
         let g = cond(
