@@ -472,6 +472,23 @@ fn inbound_seed_items_wait_apology_reluctance_discrimination_callback() {
     let mut bare = polite.clone();
     bare.utterances[0].text = "你好。".into();
     assert!(hit_ids(&score(&card("inbound_service.toml"), &bare)).contains(&"LY01"));
+    // The agent's opening speech was heard but not transcribed: whether the greeting was said
+    // is unknown, so LY01 goes to review instead of deducting (the cards read it with
+    // `absence`). A 0.2 s sound is too short to be a greeting and changes nothing.
+    let mut lost = bare.clone();
+    lost.utterances.remove(0);
+    let gap = |end: f64| zhijian::record::Untranscribed {
+        role: zhijian::record::Role::Agent,
+        start: 0.0,
+        end,
+        reason: "no text".into(),
+    };
+    lost.untranscribed = vec![gap(2.5)];
+    let r = score(&card("inbound_service.toml"), &lost);
+    assert!(!hit_ids(&r).contains(&"LY01"));
+    assert!(review_ids(&r, ReviewReason::Undecided).contains(&"LY01"));
+    lost.untranscribed = vec![gap(0.2)];
+    assert!(hit_ids(&score(&card("inbound_service.toml"), &lost)).contains(&"LY01"));
 }
 
 #[test]
