@@ -38,6 +38,13 @@ pub struct CallLabels {
     pub truth: Truth,
 }
 
+impl CallLabels {
+    /// Whether the call belongs to `split` ("dev", "test", or "all" for every call).
+    pub fn in_split(&self, split: &str) -> bool {
+        split == "all" || self.split == split
+    }
+}
+
 #[derive(Deserialize, Debug, Clone, Default)]
 pub struct Truth {
     #[serde(default)]
@@ -198,8 +205,8 @@ pub fn load_results(calls_dir: &Path) -> Result<HashMap<PathBuf, CallRecord>> {
     Ok(out)
 }
 
-/// Score each record again with `cards` and compare with its labels. `split` "all" keeps every
-/// call.
+/// Score each record again with `cards` and compare with its labels. `calls` are the split's
+/// (see [`CallLabels::in_split`]); `split` names it in the report.
 pub fn evaluate(
     calls: &[(CallLabels, Option<CallRecord>)],
     cards: &ScorecardSet,
@@ -211,10 +218,7 @@ pub fn evaluate(
         ..Default::default()
     };
     let mut items: BTreeMap<String, ItemFigures> = BTreeMap::new();
-    for (l, rec) in calls
-        .iter()
-        .filter(|(l, _)| split == "all" || l.split == split)
-    {
+    for (l, rec) in calls {
         let Some(rec) = rec
             .as_ref()
             .filter(|r| r.status == crate::record::CallStatus::Ok)

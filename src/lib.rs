@@ -140,7 +140,7 @@ fn eval_calls(a: cli::EvalCallsArgs) -> Result<ExitCode> {
     // Only the split asked for is inspected: the other half would cost as much again.
     let labels: Vec<_> = benchmark::load_labels(&a.dir)?
         .into_iter()
-        .filter(|(_, l)| a.split == "all" || l.split == a.split)
+        .filter(|(_, l)| l.in_split(&a.split))
         .collect();
     anyhow::ensure!(
         !labels.is_empty(),

@@ -374,29 +374,25 @@ impl AsrWorker {
         self.role = role;
         // A fresh decoding state per track: whisper.cpp seeds the sampling generator of the
         // temperature fallback once per state, so a reused state made a call's transcript
-        // depend on which calls the worker had decoded before it (two runs of one batch gave
-        // different text on 6 of 46 calls).
+        // depend on which calls the worker had decoded before it (6 of the benchmark's 8 mono
+        // dev calls came out differently in two runs).
         let t = Instant::now();
         self.state = self.shared.ctx.create_state().map_err(AsrError::State)?;
         log::debug!(
             "fresh whisper state in {:.0} ms",
             t.elapsed().as_secs_f64() * 1e3
         );
-        let cfg = self.shared.opts.pack_config();
-        let mut out = Vec::new();
+        let mut cfg = self.shared.opts.pack_config();
+        // No bridging on a mono track: there the gap is usually the other party's turn
+        // boundary, and a stretch holding both speakers defeats guessing roles from the text.
+        if role == Role::Mixed {
+            cfg.bridge_s = 0.0;
+        }
         // Text anywhere in a bridged stretch is on speech: the VAD's gaps inside it are the
         // quiet syllables bridging exists for.
-        // Not on a mono track: there the gap is usually the other party's turn boundary, and a
-        // stretch holding both speakers defeats guessing roles from what each utterance says.
         let dur = samples_16k.len() as f64 / SAMPLE_RATE as f64;
-        let cfg = match role {
-            Role::Mixed => PackConfig {
-                bridge_s: 0.0,
-                ..cfg
-            },
-            _ => cfg,
-        };
         let stretches = pack::bridge(speech, dur, cfg.bridge_s);
+        let mut out = Vec::new();
         for w in &pack::pack(samples_16k, SAMPLE_RATE, &stretches, &cfg) {
             self.transcribe_window(samples_16k, w, &stretches, role, &mut out)?;
         }
@@ -660,8 +656,6 @@ impl AsrWorker {
     }
 }
 
-/// The alignment heads of the standard Whisper sizes (recognised by their dimensions); any
-/// other model uses the top half of its decoder layers.
 /// Encoder positions (20 ms each, 1500 = 30 s) for a window of `len_s` seconds: the audio
 /// plus 1 s of the silence whisper.cpp pads with, so the last word is followed by a pause the
 /// model can end on; never under 10 s (Whisper, trained on 30 s, drifts on very short
@@ -670,6 +664,8 @@ pub fn audio_ctx_for(len_s: f64) -> i32 {
     (((len_s.max(0.0) + 1.0) * 50.0).ceil() as i32).clamp(500, 1500)
 }
 
+/// The alignment heads of the standard Whisper sizes (recognised by their dimensions); any
+/// other model uses the top half of its decoder layers.
 fn dtw_mode(h: &ggml::Hparams) -> DtwMode<'static> {
     let en = h.n_vocab == 51864;
     let preset = match (h.n_audio_layer, h.n_text_layer, h.n_audio_state, en) {

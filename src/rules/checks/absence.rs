@@ -36,6 +36,9 @@ pub struct Absence {
     pub need: AbsenceNeed,
     #[serde(skip)]
     set: PhraseSet,
+    /// Seconds the shortest phrase takes at the fastest (see [`MIN_S_PER_CHAR`]).
+    #[serde(skip)]
+    shortest_s: f64,
 }
 }
 
@@ -64,14 +67,10 @@ impl Absence {
         if let Some(p) = &self.position {
             p.compile(cx);
         }
-    }
-
-    /// The least time the shortest phrase takes to say, at a very fast 8 characters a second:
-    /// lost speech shorter than this cannot have been it.
-    fn shortest_phrase_s(&self) -> f64 {
+        // Lost speech shorter than the shortest phrase takes to say cannot have been it.
         let chars = |p: &str| p.chars().filter(|c| c.is_alphanumeric()).count();
         let shortest = self.set.phrases.iter().map(|p| chars(p.raw())).min();
-        shortest.unwrap_or(0) as f64 * MIN_S_PER_CHAR
+        self.shortest_s = shortest.unwrap_or(0) as f64 * MIN_S_PER_CHAR;
     }
 
     pub fn eval(&self, cx: &Ctx) -> Outcome {
@@ -104,7 +103,7 @@ impl Absence {
             self.role,
             self.position.as_ref(),
             cx.lenient,
-            self.shortest_phrase_s(),
+            self.shortest_s,
         ) {
             return Outcome::unknown(
                 format!(
