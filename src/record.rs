@@ -390,6 +390,10 @@ pub struct Utterance {
     /// the recogniser's token times; empty when not known. Places personal data in time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub char_times: Vec<f64>,
+    /// The recogniser's probability of each character of `text` (its token's, 0–1); empty
+    /// when not known. Low values mark words it was unsure of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub char_probs: Vec<f32>,
 }
 
 /// A VAD speech span with no usable text after a retry decoded on its own.

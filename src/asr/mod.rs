@@ -617,7 +617,14 @@ impl AsrWorker {
         let prompt = self.prompt();
         let text =
             text::collapse_repeats(text::strip_hallucinated_clauses(body, prompt).trim_end());
-        let char_times = align_times(&raw, &simplified, &text);
+        let char_times: Vec<f64> = align_values(&raw.char_times, &simplified, &text)
+            .into_iter()
+            .map(round_ms)
+            .collect();
+        let char_probs = align_values(&raw.char_plogs, &simplified, &text)
+            .into_iter()
+            .map(|lp| (lp.exp() * 100.0).round() as f32 / 100.0)
+            .collect();
         if text::squash(&text).is_empty() {
             return Err("no text");
         }
@@ -653,6 +660,7 @@ impl AsrWorker {
             chars_per_min: chars_per_min.round(),
             scores: Default::default(),
             char_times,
+            char_probs,
         })
     }
 }
@@ -733,18 +741,22 @@ struct RawUtt {
     avg_logprob: f64,
     /// Track time of each character of `text`: the time of the token it came from.
     char_times: Vec<f64>,
+    /// Log-probability of each character of `text`: its token's (the lowest of a character
+    /// split over tokens).
+    char_plogs: Vec<f64>,
 }
 
-/// Character times of the cleaned `text`, from the raw utterance's: `simplified` is the raw
-/// text made simplified (the same length unless the converter rewrote a phrase), and `text`
-/// keeps its characters in order (the cleaning only drops some).
-fn align_times(raw: &RawUtt, simplified: &str, text: &str) -> Vec<f64> {
+/// Per-character values (times, log-probabilities) of the cleaned `text`, from the raw
+/// utterance's: `simplified` is the raw text made simplified (the same length unless the
+/// converter rewrote a phrase), and `text` keeps its characters in order (the cleaning only
+/// drops some).
+fn align_values(raw: &[f64], simplified: &str, text: &str) -> Vec<f64> {
     let simp: Vec<char> = simplified.chars().collect();
-    let n = raw.char_times.len();
+    let n = raw.len();
     if n == 0 || simp.is_empty() {
         return Vec::new();
     }
-    let time_of = |i: usize| round_ms(raw.char_times[(i * n / simp.len()).min(n - 1)]);
+    let time_of = |i: usize| raw[(i * n / simp.len()).min(n - 1)];
     let mut out = Vec::with_capacity(text.len() / 3);
     let mut k = 0;
     for c in text.chars() {
@@ -777,6 +789,7 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
     }
     let n = groups.len();
     let mut carry: Vec<u8> = Vec::new();
+    let mut carry_plogs: Vec<f64> = Vec::new();
     let mut out = Vec::with_capacity(n);
     for (k, (i, g)) in groups.into_iter().enumerate() {
         // whisper's segment timestamps can lie in another piece than the tokens DTW placed
@@ -798,9 +811,11 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
         // Track time of every byte: its token's (carried bytes take this group's first time).
         let first_t = w.to_track(i, g[0].t);
         let mut byte_times = vec![first_t; bytes.len()];
+        let mut byte_plogs = std::mem::take(&mut carry_plogs);
         for t in &g {
             bytes.extend_from_slice(&t.bytes);
             byte_times.resize(bytes.len(), w.to_track(i, t.t));
+            byte_plogs.resize(bytes.len(), t.plog);
         }
         // A Han character can span two byte-level tokens: carry an incomplete tail over.
         if k + 1 < n {
@@ -810,15 +825,26 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
                 Err(_) => bytes.len(),
             };
             carry = bytes.split_off(valid);
+            carry_plogs = byte_plogs.split_off(valid);
         }
         let (ts, te) = (w.to_track(i, start), w.to_track(i, end.max(start)));
-        let (text, char_times) = match std::str::from_utf8(&bytes) {
+        let (text, char_times, char_plogs) = match std::str::from_utf8(&bytes) {
             Ok(s) => (
                 s.to_string(),
                 s.char_indices().map(|(b, _)| byte_times[b]).collect(),
+                s.char_indices()
+                    .map(|(b, c)| {
+                        let bytes = &byte_plogs[b..b + c.len_utf8()];
+                        bytes.iter().copied().fold(0.0, f64::min)
+                    })
+                    .collect(),
             ),
             // Broken UTF-8 gets replacement characters: no reliable times.
-            Err(_) => (String::from_utf8_lossy(&bytes).into_owned(), Vec::new()),
+            Err(_) => (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                Vec::new(),
+                Vec::new(),
+            ),
         };
         out.push(RawUtt {
             start: ts,
@@ -826,6 +852,7 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
             text,
             avg_logprob: g.iter().map(|t| t.plog).sum::<f64>() / g.len() as f64,
             char_times,
+            char_plogs,
         });
     }
     out
@@ -867,6 +894,9 @@ fn reattach_late_heads(utts: &mut Vec<RawUtt>) {
         let a_end = a.end;
         a.char_times
             .extend(b.char_times[..cut].iter().map(|t| t.min(a_end)));
+        if a.char_plogs.len() + cut == a.char_times.len() && b.char_plogs.len() >= cut {
+            a.char_plogs.extend(b.char_plogs.drain(..cut));
+        }
         b.text = chars[cut..].iter().collect();
         b.char_times.drain(..cut);
     }
@@ -941,16 +971,23 @@ mod tests {
             text: "，好好好好好好好的".into(),
             avg_logprob: -0.1,
             char_times: (0..9).map(|i| 1.0 + 0.1 * i as f64).collect(),
+            char_plogs: (0..9).map(|i| -0.1 * i as f64).collect(),
         };
         let simplified = text::to_simplified(&raw.text);
         let body = simplified.trim_start_matches(|c: char| !c.is_alphanumeric());
         let cleaned = text::collapse_repeats(body);
         assert_eq!(cleaned, "好好好的");
         // The kept 好好好 are the first three; 的 keeps its own time.
-        assert_eq!(
-            align_times(&raw, &simplified, &cleaned),
-            vec![1.1, 1.2, 1.3, 1.8]
-        );
+        let times: Vec<f64> = align_values(&raw.char_times, &simplified, &cleaned)
+            .into_iter()
+            .map(round_ms)
+            .collect();
+        assert_eq!(times, vec![1.1, 1.2, 1.3, 1.8]);
+        let plogs: Vec<f64> = align_values(&raw.char_plogs, &simplified, &cleaned)
+            .into_iter()
+            .map(round_ms)
+            .collect();
+        assert_eq!(plogs, vec![-0.1, -0.2, -0.3, -0.8]);
     }
 
     fn raw(start: f64, end: f64, text: &str) -> RawUtt {
@@ -961,6 +998,7 @@ mod tests {
             text: text.into(),
             avg_logprob: -0.3,
             char_times: (0..n).map(|i| start + 0.1 * i as f64).collect(),
+            char_plogs: vec![-0.5; n],
         }
     }
 
@@ -977,6 +1015,8 @@ mod tests {
         assert_eq!(texts, ["请稍等,我帮您查一下,", "让您久等了", "新疆。"]);
         // moved characters keep a time inside the utterance they joined
         assert_eq!(u[0].char_times.len(), 11);
+        assert_eq!(u[0].char_plogs.len(), 11);
+        assert_eq!(u[1].char_plogs.len(), 5);
         assert!(u[0].char_times.iter().all(|&t| t <= 12.0));
         assert_eq!(u[1].char_times.len(), 5);
         assert_eq!(u[1].start, 16.0);

@@ -184,6 +184,7 @@ fn merge_fragments<'a>(utts: &[UttView<'a>]) -> Vec<Turn<'a>> {
             m.end = run.iter().map(|u| u.u.end).fold(m.end, f64::max);
             m.text = run.iter().map(|u| u.u.text.as_str()).collect();
             m.char_times = run.iter().flat_map(|u| u.u.char_times.clone()).collect();
+            m.char_probs = run.iter().flat_map(|u| u.u.char_probs.clone()).collect();
             // The turn holds the strongest classifier signal of its fragments.
             for u in &run[1..] {
                 for (head, labels) in &u.u.scores {

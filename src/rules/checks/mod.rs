@@ -44,6 +44,7 @@ pub mod position;
 pub mod regex;
 pub mod role;
 pub mod said;
+pub mod script;
 pub mod sentiment_trend;
 pub mod silence;
 pub mod speech_rate;
@@ -72,6 +73,7 @@ pub enum Condition {
     SentimentTrend(sentiment_trend::SentimentTrend),
     Metadata(metadata::Metadata),
     PiiRequest(pii_request::PiiRequest),
+    Script(script::Script),
     // Boxed: three `said` tables make it much larger than the other kinds.
     IdentityCheck(Box<identity_check::IdentityCheck>),
     All(boolean::All),
@@ -97,6 +99,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("sentiment_trend", sentiment_trend::EXPLAIN),
     ("metadata", metadata::EXPLAIN),
     ("pii_request", pii_request::EXPLAIN),
+    ("script", script::EXPLAIN),
     ("identity_check", identity_check::EXPLAIN),
     ("all", boolean::EXPLAIN_ALL),
     ("any", boolean::EXPLAIN_ANY),
@@ -124,6 +127,7 @@ impl Condition {
             Condition::SentimentTrend(_) => "sentiment_trend",
             Condition::Metadata(_) => "metadata",
             Condition::PiiRequest(_) => "pii_request",
+            Condition::Script(_) => "script",
             Condition::IdentityCheck(_) => "identity_check",
             Condition::All(_) => "all",
             Condition::Any(_) => "any",
@@ -149,6 +153,7 @@ impl Condition {
             Condition::SentimentTrend(c) => c.compile(cx),
             Condition::Metadata(c) => c.compile(cx),
             Condition::PiiRequest(c) => c.compile(cx),
+            Condition::Script(c) => c.compile(cx),
             Condition::IdentityCheck(c) => c.compile(cx),
             Condition::All(c) => c.compile(cx),
             Condition::Any(c) => c.compile(cx),
@@ -185,6 +190,7 @@ impl Condition {
                 .is_some_and(|s| s.role != RoleFilter::Any),
             Condition::SpeechRate(_) | Condition::Classifier(_) => true,
             Condition::PiiRequest(c) => c.role != RoleFilter::Any,
+            Condition::Script(c) => c.role != RoleFilter::Any,
             Condition::IdentityCheck(_) => true,
             _ => false,
         }
@@ -226,6 +232,7 @@ impl Condition {
             Condition::SentimentTrend(c) => c.eval(&cx),
             Condition::Metadata(c) => c.eval(&cx),
             Condition::PiiRequest(c) => c.eval(&cx),
+            Condition::Script(c) => c.eval(&cx),
             Condition::IdentityCheck(c) => c.eval(&cx),
             Condition::All(c) => c.eval(&cx),
             Condition::Any(c) => c.eval(&cx),
