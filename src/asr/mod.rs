@@ -861,21 +861,28 @@ fn split_by_piece(w: &Window, s0: f64, s1: f64, toks: Vec<Tok>) -> Vec<RawUtt> {
 /// Give a sentence's last word back to the utterance it ends. whisper.cpp's token times lag
 /// by a token or two, so the end of a sentence (「请稍等，我帮您查」 + 「一下，」) lands in the
 /// next packed piece after the silence: on the dev calls 38 of 455 utterances began with such
-/// a head. A head is moved when the utterance before ends without punctuation, the head is
-/// at most `HEAD_MAX_CHARS` characters closed by punctuation, and its times sit at the start
-/// of its utterance (within `HEAD_LAG_S`).
+/// a head. A head is moved when the utterance before has at least `HEAD_MIN_BEFORE`
+/// characters and ends without punctuation, the head is at most `HEAD_MAX_CHARS` characters
+/// closed by punctuation, and its times sit at the start of its utterance (within
+/// `HEAD_LAG_S`). The cost: a sentence Whisper left without its full stop, followed by a
+/// piece that opens with a short clause (「您好，」), gives that clause to the sentence before.
 fn reattach_late_heads(utts: &mut Vec<RawUtt>) {
     const HEAD_MAX_CHARS: usize = 3;
     const HEAD_LAG_S: f64 = 1.0;
+    const HEAD_MIN_BEFORE: usize = 3;
     for k in 1..utts.len() {
         let (before, after) = utts.split_at_mut(k);
         let (a, b) = (&mut before[k - 1], &mut after[0]);
+        // A fragment of one or two characters is not a sentence missing its end: more often it
+        // is a lost opening the recogniser guessed at (「以」 for 您好，请讲), and the next piece's
+        // first words are its own.
         let open = a
             .text
             .trim_end()
             .chars()
             .last()
-            .is_some_and(char::is_alphanumeric);
+            .is_some_and(char::is_alphanumeric)
+            && a.text.chars().filter(|c| c.is_alphanumeric()).count() >= HEAD_MIN_BEFORE;
         if !open || b.start < a.end || b.char_times.len() != b.text.chars().count() {
             continue;
         }
@@ -1006,19 +1013,19 @@ mod tests {
     fn a_sentence_end_timed_into_the_next_piece_goes_back_to_its_sentence() {
         let mut u = vec![
             raw(10.0, 12.0, "请稍等,我帮您查"),
-            raw(16.0, 19.0, "一下,让您久等了"),
-            raw(25.0, 26.0, "新"),
+            raw(16.0, 19.0, "一下,让您久等了。"),
+            raw(25.0, 26.0, "您好,新"),
             raw(30.0, 31.0, "疆。"),
         ];
         reattach_late_heads(&mut u);
         let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
-        assert_eq!(texts, ["请稍等,我帮您查一下,", "让您久等了", "新疆。"]);
+        assert_eq!(texts, ["请稍等,我帮您查一下,", "让您久等了。", "您好,新疆。"]);
         // moved characters keep a time inside the utterance they joined
         assert_eq!(u[0].char_times.len(), 11);
         assert_eq!(u[0].char_plogs.len(), 11);
-        assert_eq!(u[1].char_plogs.len(), 5);
+        assert_eq!(u[1].char_plogs.len(), 6);
         assert!(u[0].char_times.iter().all(|&t| t <= 12.0));
-        assert_eq!(u[1].char_times.len(), 5);
+        assert_eq!(u[1].char_times.len(), 6);
         assert_eq!(u[1].start, 16.0);
     }
 
@@ -1033,6 +1040,11 @@ mod tests {
         let before = u.clone();
         reattach_late_heads(&mut u);
         assert_eq!(u, before);
+        // bench081: 「以」 is the recogniser's guess at a lost 您好，请讲; 快点说 is the next turn's.
+        let mut lost = vec![raw(0.5, 2.0, "以"), raw(9.3, 11.5, "快点说,后码多少?")];
+        let before = lost.clone();
+        reattach_late_heads(&mut lost);
+        assert_eq!(lost, before);
         // a head whose time is well into its piece is that piece's own speech
         let mut late = vec![
             raw(10.0, 12.0, "我帮您查"),

@@ -133,12 +133,14 @@ impl Script {
         let Some(m) = align(&self.items, &text_units, self.slot_min..=self.slot_max) else {
             return Outcome::clear();
         };
-        // The slots must hold speech of their own: if the script fits as well with them empty
-        // (「您好，很高兴为您服务」), the name was left out, not garbled.
-        let as_well_empty = m.slots.is_empty()
-            || align(&self.items, &text_units, 0..=0).is_some_and(|e| e.cost < m.cost);
+        // The slots must hold speech of their own. When the name was left out (「您好，很高兴
+        // 为您服务」), opening the slots means taking `slot_min` characters from the script and
+        // costs that many edits more than leaving them empty; a garbled name costs nothing there.
+        let as_well_empty = !m.slots.is_empty()
+            && align(&self.items, &text_units, 0..=0)
+                .is_some_and(|e| e.cost + self.slot_min <= m.cost);
         let similarity = 1.0 - m.cost as f64 / self.fixed() as f64;
-        if similarity < self.at_least || (as_well_empty && !m.slots.is_empty()) {
+        if similarity < self.at_least || as_well_empty {
             return Outcome::clear();
         }
         // The transcript as written from normalised character a to b (exclusive).
@@ -291,6 +293,18 @@ mod tests {
         assert_eq!(ids(&o), vec![0]);
         let note = &o.evidence[0].note;
         assert!(note.contains("{单位}：这点特别东西"), "{note}");
+    }
+
+    #[test]
+    fn a_garbled_greeting_before_the_name_still_matches() {
+        // bench069: 您好 heard as 一口, and the rest of the script garbled in places.
+        let c = call(&[(
+            "a",
+            0.5,
+            7.2,
+            "一口这点特服中心,通过四六八年,很高级为您评论,请问有什么可以提高您。",
+        )]);
+        assert_eq!(eval(&cond(OPENING), &c).verdict, Verdict::Hit);
     }
 
     #[test]
