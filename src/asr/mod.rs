@@ -1019,7 +1019,10 @@ mod tests {
         ];
         reattach_late_heads(&mut u);
         let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
-        assert_eq!(texts, ["请稍等,我帮您查一下,", "让您久等了。", "您好,新疆。"]);
+        assert_eq!(
+            texts,
+            ["请稍等,我帮您查一下,", "让您久等了。", "您好,新疆。"]
+        );
         // moved characters keep a time inside the utterance they joined
         assert_eq!(u[0].char_times.len(), 11);
         assert_eq!(u[0].char_plogs.len(), 11);
