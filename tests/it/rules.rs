@@ -492,6 +492,46 @@ fn inbound_seed_items_wait_apology_reluctance_discrimination_callback() {
 }
 
 #[test]
+fn inbound_standard_opening_with_a_misheard_company_name_is_reviewed_not_deducted() {
+    let opening = |text: &str| {
+        tiny(
+            serde_json::json!({"queue": "客服热线", "direction": "inbound"}),
+            "customer",
+            &[
+                ("agent", text),
+                ("customer", "我想问一下宽带的事。"),
+                ("agent", "好的，请您稍等，感谢您的来电，再见。"),
+            ],
+        )
+    };
+    let inbound = card("inbound_service.toml");
+    // bench054 of data/calls (SNR 5.7 dB): 智检客服中心 and 很高兴为您服务 misheard.
+    let garbled = opening("你好,这件错误中心,包括孙岳八云,很高级为您语言。请问有什么损邦语。");
+    let r = score(&inbound, &garbled);
+    assert!(!hit_ids(&r).contains(&"LY01"), "{:?}", hit_ids(&r));
+    assert!(review_ids(&r, ReviewReason::Manual).contains(&"LY01M"));
+    // The script with the name left out, or a bare 「您好，请讲」: LY01 deducts, no LY01M.
+    for text in [
+        "您好，很高兴为您服务，请问有什么可以帮到您？",
+        "您好，请讲。",
+    ] {
+        let r = score(&inbound, &opening(text));
+        assert!(hit_ids(&r).contains(&"LY01"), "{text}");
+        assert!(
+            !review_ids(&r, ReviewReason::Manual).contains(&"LY01M"),
+            "{text}"
+        );
+    }
+    // The name heard: neither.
+    let r = score(
+        &inbound,
+        &opening("您好，中国移动客服中心，很高兴为您服务。"),
+    );
+    assert!(!hit_ids(&r).contains(&"LY01"));
+    assert!(!review_ids(&r, ReviewReason::Manual).contains(&"LY01M"));
+}
+
+#[test]
 fn outbound_seed_items_free_call_handover_and_opened_without_consent() {
     let meta = serde_json::json!({"direction": "outbound", "extra": {"outcome": "已开通"}});
     let c = tiny(
