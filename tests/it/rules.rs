@@ -532,6 +532,34 @@ fn inbound_standard_opening_with_a_misheard_company_name_is_reviewed_not_deducte
 }
 
 #[test]
+fn seat_cards_hold_back_the_greeting_deduction_the_same_way() {
+    let call = |text: &str| {
+        let mut c = call("seat_good.json");
+        c.utterances[0].text = text.into();
+        c
+    };
+    for file in ["seat_cdma.toml", "seat_gsm_sp.toml", "seat_vip.toml"] {
+        let card = card(file);
+        let r = score(
+            &card,
+            &call("你好,这件错误中心,包括孙岳八云,很高级为您语言。请问有什么损邦语。"),
+        );
+        assert!(!hit_ids(&r).contains(&"FW01"), "{file}: {:?}", hit_ids(&r));
+        assert!(
+            review_ids(&r, ReviewReason::Manual).contains(&"FW01M"),
+            "{file}"
+        );
+        // A greeting without the company and without 很高兴为您服务 is not the script.
+        let r = score(&card, &call("喂，你好，请问有什么可以帮到您？"));
+        assert!(hit_ids(&r).contains(&"FW01"), "{file}");
+        assert!(
+            !review_ids(&r, ReviewReason::Manual).contains(&"FW01M"),
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn outbound_seed_items_free_call_handover_and_opened_without_consent() {
     let meta = serde_json::json!({"direction": "outbound", "extra": {"outcome": "已开通"}});
     let c = tiny(

@@ -12,10 +12,13 @@ documented! { EXPLAIN,
 /// Hits when the text chosen by `role` and `position` (read as one text) contains `text`,
 /// compared by sound (fuzzy toneless pinyin, as the `pinyin` mode of `keywords`), with a
 /// similarity of at least `at_least`: 1 − edits / characters of the script. `{…}` marks a slot
-/// (a company name, a staff number) that any `slot_min`–`slot_max` characters fill; the call
-/// matches only when every slot holds at least `slot_min` characters, so 「您好，很高兴为您服务」
+/// (a company name, a staff number) that any `slot_min`–`slot_max` characters fill. A text
+/// that fits the script as well with the slots left empty does not match (filling them there
+/// would take `slot_min` characters from the script's own words), so 「您好，很高兴为您服务」
 /// does not match 「您好，{单位}，很高兴为您服务」. The evidence quotes the matched text and
-/// what stands in each slot.
+/// what stands in each slot. Nor does a text missing over a quarter of the script's
+/// characters: a misheard sentence keeps its syllables, a sentence with a phrase left out
+/// does not.
 ///
 /// Why: on a noisy line the recogniser garbles single words (a company name becomes
 /// 「这点特别东西」) while the rest of the sentence still sounds like the script; a keyword
@@ -139,8 +142,12 @@ impl Script {
         let as_well_empty = !m.slots.is_empty()
             && align(&self.items, &text_units, 0..=0)
                 .is_some_and(|e| e.cost + self.slot_min <= m.cost);
+        // A misheard sentence keeps its syllables (substitutions); a sentence with a phrase left
+        // out loses them: 「喂，你好，请问有什么可以帮到您」 is 0.58 similar to the opening with
+        // all of 很高兴为您服务 missing.
+        let too_short = m.deleted * 4 > self.fixed();
         let similarity = 1.0 - m.cost as f64 / self.fixed() as f64;
-        if similarity < self.at_least || as_well_empty {
+        if similarity < self.at_least || as_well_empty || too_short {
             return Outcome::clear();
         }
         // The transcript as written from normalised character a to b (exclusive).
@@ -192,6 +199,8 @@ struct Alignment {
     end: usize,
     /// The text range each slot took, in script order.
     slots: Vec<(usize, usize)>,
+    /// Script characters with no text character against them.
+    deleted: usize,
 }
 
 /// Cost that no real alignment reaches (a slot that cannot be filled yet).
@@ -238,6 +247,7 @@ fn align(
     // Walk back to the start, recording what each slot took.
     let (mut i, mut j) = (n, end);
     let mut slots = Vec::new();
+    let mut deleted = 0;
     while i > 0 {
         match &items[i - 1] {
             Item::Fixed(u) => {
@@ -245,6 +255,7 @@ fn align(
                     (i, j) = (i - 1, j - 1);
                 } else if d[i][j] == d[i - 1][j] + 1 {
                     i -= 1;
+                    deleted += 1;
                 } else {
                     j -= 1;
                 }
@@ -266,6 +277,7 @@ fn align(
         start: j,
         end,
         slots,
+        deleted,
     })
 }
 
@@ -317,6 +329,17 @@ mod tests {
             let c = call(&[("a", 0.5, 4.0, text), ("c", 5.0, 6.0, "我想问一下")]);
             assert_eq!(eval(&cond(OPENING), &c).verdict, Verdict::Clear, "{text}");
         }
+    }
+
+    #[test]
+    fn a_phrase_left_out_is_not_a_phrase_misheard() {
+        // 很高兴为您服务 missing: 7 of 19 script characters deleted, although the rest fits.
+        let c = call(&[
+            ("a", 0.5, 3.0, "喂，你好，请问有什么可以帮到您？"),
+            ("c", 3.5, 5.0, "你好，我想查一下这个月的话费。"),
+            ("a", 6.0, 8.0, "好的，不好意思，请您稍等，我帮您查一下。"),
+        ]);
+        assert_eq!(eval(&cond(OPENING), &c).verdict, Verdict::Clear);
     }
 
     #[test]
