@@ -883,7 +883,8 @@ fn reattach_late_heads(utts: &mut Vec<RawUtt>) {
             .last()
             .is_some_and(char::is_alphanumeric)
             && a.text.chars().filter(|c| c.is_alphanumeric()).count() >= HEAD_MIN_BEFORE;
-        if !open || b.start < a.end || b.char_times.len() != b.text.chars().count() {
+        let n = b.text.chars().count();
+        if !open || b.start < a.end || b.char_times.len() != n || b.char_plogs.len() != n {
             continue;
         }
         let chars: Vec<char> = b.text.chars().collect();
@@ -901,9 +902,7 @@ fn reattach_late_heads(utts: &mut Vec<RawUtt>) {
         let a_end = a.end;
         a.char_times
             .extend(b.char_times[..cut].iter().map(|t| t.min(a_end)));
-        if a.char_plogs.len() + cut == a.char_times.len() && b.char_plogs.len() >= cut {
-            a.char_plogs.extend(b.char_plogs.drain(..cut));
-        }
+        a.char_plogs.extend(b.char_plogs.drain(..cut));
         b.text = chars[cut..].iter().collect();
         b.char_times.drain(..cut);
     }

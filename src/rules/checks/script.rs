@@ -136,18 +136,22 @@ impl Script {
         let Some(m) = align(&self.items, &text_units, self.slot_min..=self.slot_max) else {
             return Outcome::clear();
         };
+        let fixed = self.fixed();
+        let similarity = 1.0 - m.cost as f64 / fixed as f64;
+        // A misheard sentence keeps its syllables (substitutions); a sentence with a phrase left
+        // out loses them: 「喂，你好，请问有什么可以帮到您」 is 0.58 similar to the opening with
+        // all of 很高兴为您服务 missing.
+        let too_short = m.deleted * 4 > fixed;
+        if similarity < self.at_least || too_short {
+            return Outcome::clear();
+        }
         // The slots must hold speech of their own. When the name was left out (「您好，很高兴
         // 为您服务」), opening the slots means taking `slot_min` characters from the script and
         // costs that many edits more than leaving them empty; a garbled name costs nothing there.
         let as_well_empty = !m.slots.is_empty()
             && align(&self.items, &text_units, 0..=0)
                 .is_some_and(|e| e.cost + self.slot_min <= m.cost);
-        // A misheard sentence keeps its syllables (substitutions); a sentence with a phrase left
-        // out loses them: 「喂，你好，请问有什么可以帮到您」 is 0.58 similar to the opening with
-        // all of 很高兴为您服务 missing.
-        let too_short = m.deleted * 4 > self.fixed();
-        let similarity = 1.0 - m.cost as f64 / self.fixed() as f64;
-        if similarity < self.at_least || as_well_empty || too_short {
+        if as_well_empty {
             return Outcome::clear();
         }
         // The transcript as written from normalised character a to b (exclusive).
