@@ -188,6 +188,21 @@ pub fn run_batch(engine: &Engine, opts: &BatchOptions) -> Result<BatchSummary> {
     run_batch_into(engine, opts, None)
 }
 
+/// Remove the temporary files of [`crate::atomic::write_atomic`] (`.NAME.tmp-…`) in `dir`
+/// and its sub-folders.
+fn remove_temp_files(dir: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_temp_files(&e.path())?;
+        } else if name.starts_with('.') && name.contains(".tmp-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    Ok(())
+}
+
 /// Run the batch, handing each finished call (new or reused) to `sink` at once, from one
 /// writer thread, and calling its `finish` at the end.
 pub fn run_batch_into(
@@ -200,14 +215,9 @@ pub fn run_batch_into(
     let calls_dir = opts.out.join("calls");
     std::fs::create_dir_all(&calls_dir)
         .with_context(|| format!("creating output folder {}", calls_dir.display()))?;
-    // Leftovers of a killed run (results, pages, summary, index) are never valid files.
-    for dir in [&opts.out, &calls_dir] {
-        for e in std::fs::read_dir(dir)?.flatten() {
-            if e.file_name().to_string_lossy().contains(".tmp-") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    // Leftovers of a killed run (results, pages, style sheet, summary, index) are never valid
+    // files, in whichever folder of the output they were being written.
+    remove_temp_files(&opts.out)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -458,5 +468,31 @@ fn line(rec: &CallRecord, rel: &str) -> CallLine {
         warnings: rec.warnings.len(),
         untranscribed_s: rec.metrics.untranscribed_s,
         result: rel.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_runs_temp_files_are_removed_from_every_output_folder() {
+        // A run killed while writing the style sheet left out/static/.app.css.tmp-… behind.
+        let out = tempfile::tempdir().unwrap();
+        let static_dir = out.path().join("static");
+        std::fs::create_dir_all(out.path().join("calls")).unwrap();
+        std::fs::create_dir_all(&static_dir).unwrap();
+        let stale = [
+            out.path().join(".summary.json.tmp-31473-ThreadId(1)"),
+            out.path().join("calls/.a.json.tmp-31473-ThreadId(2)"),
+            static_dir.join(".app.css.tmp-31473-ThreadId(1)"),
+        ];
+        let kept = [static_dir.join("app.css"), out.path().join("notes.tmp-x")];
+        for p in stale.iter().chain(&kept) {
+            std::fs::write(p, b"x").unwrap();
+        }
+        remove_temp_files(out.path()).unwrap();
+        assert!(stale.iter().all(|p| !p.exists()));
+        assert!(kept.iter().all(|p| p.exists()));
     }
 }
