@@ -12,4 +12,5 @@ scripts/fetch-classifier.sh
 # The default model: 8-bit weights decode ~1.5× faster than f16 on CPUs (README, Measured).
 [ -s models/ggml-base-q8_0.bin ] ||
   "$bin" models convert --ct2 models/whisper-base-ct2 --out models/ggml-base-q8_0.bin --quant q8_0
-[ -s models/classifier/heads.safetensors ] || "$bin" train
+# Trains only when the heads are missing or out of date (a new head, new training data).
+"$bin" train --if-stale >&2  # stdout stays the caller's (bundle.sh prints its path there)

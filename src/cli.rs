@@ -54,7 +54,7 @@ pub enum Command {
     #[command(subcommand)]
     Eval(EvalCommand),
 
-    /// Train the classifier heads (agent attitude, customer emotion, intent) on the frozen
+    /// Train the classifier heads (agent attitude, customer emotion, intent, speaker role) on the frozen
     /// text encoder, deterministically, and write them to MODELS/classifier/.
     Train {
         /// Training data folder (train.tsv, lexicon.toml).
@@ -66,6 +66,10 @@ pub enum Command {
         /// Random seed (same data + seed → same weights).
         #[arg(long, default_value_t = 17)]
         seed: u64,
+        /// Train only when the heads are missing, lack a head or label of this build, or were
+        /// trained on other data or another seed (the set-up uses this after an upgrade).
+        #[arg(long)]
+        if_stale: bool,
     },
 
     /// Load inspected calls into the database and (re)write the HTML and CSV reports.

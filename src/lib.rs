@@ -58,13 +58,28 @@ pub fn run(cli: cli::Cli) -> Result<ExitCode> {
             println!("{r}");
             Ok(ExitCode::SUCCESS)
         }
-        cli::Command::Train { data, models, seed } => {
-            let r = classify::train::train(&classify::train::TrainOptions {
+        cli::Command::Train {
+            data,
+            models,
+            seed,
+            if_stale,
+        } => {
+            let opts = classify::train::TrainOptions {
                 data_dir: data,
                 models_dir: models,
                 seed,
                 ..Default::default()
-            })?;
+            };
+            if if_stale {
+                match classify::train::stale_heads(&opts) {
+                    None => {
+                        eprintln!("classifier heads are current; not retrained");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    Some(why) => eprintln!("retraining the classifier heads: {why}"),
+                }
+            }
+            let r = classify::train::train(&opts)?;
             println!("{r}");
             Ok(ExitCode::SUCCESS)
         }

@@ -604,6 +604,7 @@ fn resume(
         return rec;
     }
     if reclassify {
+        rec.warnings.retain(|w| w.stage != ROLE_CHECK);
         rec.timings_ms.remove("classify");
         rec.classification = None;
         for u in &mut rec.utterances {
@@ -715,6 +716,16 @@ fn derive_metrics(engine: &Engine, rec: &mut CallRecord) {
     rec.warnings.retain(|w| w.stage != "hangup");
     let (findings, mut metrics) =
         acoustic::analyse(&rec.segments, rec.duration_s, &engine.settings.findings);
+    if rec.mono {
+        let cfg = &engine.settings.findings;
+        acoustic::findings::infer_mono_cut_off(
+            &mut metrics,
+            &rec.segments,
+            &rec.utterances,
+            rec.duration_s,
+            cfg,
+        );
+    }
     // A recording that ends early because it is damaged says nothing about who hung up.
     let incomplete = rec.warnings.iter().any(|w| w.stage == "decode");
     if incomplete && metrics.hangup.source == "inferred" {
@@ -738,6 +749,9 @@ fn derive_metrics(engine: &Engine, rec: &mut CallRecord) {
     rec.metrics = metrics;
 }
 
+/// Stage name of the swapped-channels warning (redone with the classification).
+const ROLE_CHECK: &str = "role_check";
+
 /// Classifier scores per utterance and call features. False when the call failed here.
 fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -> bool {
     if let (Some(c), false) = (&engine.classifier, rec.utterances.is_empty()) {
@@ -746,6 +760,16 @@ fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -
         if let Err(e) = c.score_utterances(&mut rec.utterances) {
             fail(rec, "classify", e.to_string());
             return false;
+        }
+        if rec.mono {
+            // The role head is the better evidence of who speaks: guess the roles again.
+            crate::asr::assign_mono_roles(&mut rec.utterances);
+        } else if let Some((a, c)) = crate::classify::features::swapped_channels(&rec.utterances) {
+            let msg = format!(
+                "the agent channel reads like the customer (role head P(agent) {a:.2} vs {c:.2} \
+                 on the customer channel): check --agent-channel or the metadata's agent_channel"
+            );
+            warn(rec, ROLE_CHECK, msg);
         }
         rec.classification = Some(crate::classify::call_features(&rec.utterances));
         rec.timings_ms.insert("classify".into(), ms(t));

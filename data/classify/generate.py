@@ -111,6 +111,14 @@ NO_PREFIX_START = ("您好", "你好", "喂", "感谢", "谢谢", "好的", "嗯
 SLOT = re.compile(r"\{(\w+)\}")
 
 
+# Section of lines labelled for the speaker only (`## role_only`): things both parties say
+# (「好的，再见。」) that teach the role head that such a line is weak evidence of who speaks.
+# They are expanded after everything else with their own random stream, so adding some leaves
+# every other line, and so the attitude / emotion / intent heads, exactly as they were.
+ROLE_ONLY = "role_only"
+ROLE_ONLY_VARIANTS = 4
+
+
 def read_sources(path, role):
     """Yield (section labels dict, line number, text) from a sources file."""
     labels = None
@@ -118,7 +126,8 @@ def read_sources(path, role):
         for n, raw in enumerate(f, 1):
             line = raw.strip()
             if line.startswith("## "):
-                labels = dict(kv.split("=") for kv in line[3:].split())
+                head = line[3:].strip()
+                labels = {ROLE_ONLY: "1"} if head == ROLE_ONLY else dict(kv.split("=") for kv in head.split())
                 continue
             if not line or line.startswith("#"):
                 continue
@@ -193,12 +202,42 @@ def variants(role, main, text, k, rng):
     return out
 
 
+def role_only_rows(items):
+    """Rows of the `## role_only` lines: role label only, their own random stream and split."""
+    rng = random.Random(SEED + 1)
+    rows = []
+    for role in ("agent", "customer"):
+        mine = [c for r, c in items if r == role]
+        order = list(range(len(mine)))
+        rng.shuffle(order)
+        test_idx = set(order[: max(1, round(len(mine) * TEST_SHARE))]) if mine else set()
+        main = "ok" if role == "agent" else "neutral"
+        for i, (_, lineno, text) in enumerate(mine):
+            split = "test" if i in test_idx else "train"
+            for dom, t in variants(role, main, text, ROLE_ONLY_VARIANTS, rng):
+                rows.append({
+                    "split": split,
+                    "group": f"{role[0]}{lineno:04d}",
+                    "role": role,
+                    "attitude": "",
+                    "emotion": "",
+                    "intent": "",
+                    "domain": dom,
+                    "text": t,
+                })
+    return rows
+
+
 def main():
     rng = random.Random(SEED)
     rows = []
+    role_only = []
     for role, fname, main_head in (("agent", "agent.txt", "attitude"), ("customer", "customer.txt", "emotion")):
         path = os.path.join(HERE, "sources", fname)
-        cores = list(read_sources(path, role))
+        cores = []
+        for c in read_sources(path, role):
+            (role_only if ROLE_ONLY in c[0] else cores).append((role, c))
+        cores = [c for r, c in cores]
         per_class = {}
         for labels, _, _ in cores:
             per_class[labels[main_head]] = per_class.get(labels[main_head], 0) + 1
@@ -227,6 +266,7 @@ def main():
                         "domain": dom,
                         "text": t,
                     })
+    rows.extend(role_only_rows(role_only))
     # The same text can come out of two groups (short lines like 「好的」); keep the first so
     # that no text is in both splits.
     seen = {}

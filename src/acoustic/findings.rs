@@ -2,7 +2,7 @@
 //! interruptions (抢话), response latency, talk time and the hang-up guess.
 
 use crate::record::{
-    Findings, Hangup, Interruption, Latency, Metrics, Role, Side, Span, SpeechSegment,
+    Findings, Hangup, Interruption, Latency, Metrics, Role, Side, Span, SpeechSegment, Utterance,
 };
 use serde::{Deserialize, Serialize};
 
@@ -183,6 +183,38 @@ pub fn analyse(
     (f, m)
 }
 
+/// Mono recordings: the stereo rule (speech still running when the recording stops, and it is
+/// the customer's) with the speaker taken from the utterances' guessed roles
+/// (`asr::assign_mono_roles`), since the track cannot tell. The last VAD segment must reach the
+/// end and the utterance that ends last must lie in it and be the customer's. As approximate as
+/// the roles; the reason says so. Does nothing when the side is already known.
+pub fn infer_mono_cut_off(
+    m: &mut Metrics,
+    segments: &[SpeechSegment],
+    utts: &[Utterance],
+    duration_s: f64,
+    cfg: &FindingsConfig,
+) {
+    if m.hangup.side != Side::Unknown {
+        return;
+    }
+    let Some(seg) = segments.iter().max_by(|a, b| a.end.total_cmp(&b.end)) else {
+        return;
+    };
+    let Some(last) = utts.iter().max_by(|a, b| a.end.total_cmp(&b.end)) else {
+        return;
+    };
+    let in_segment = last.end > seg.start && last.start < seg.end;
+    if seg.end >= duration_s - cfg.cut_off_s && in_segment && last.role == Role::Customer {
+        m.ended_while_customer_speaking = true;
+        m.hangup = Hangup {
+            side: Side::Agent,
+            source: "inferred".into(),
+            reason: "录音结束时客户仍在说话（单声道：说话方由文字推断）".into(),
+        };
+    }
+}
+
 /// Override the acoustic hang-up guess with the switch's record.
 pub fn apply_hangup_metadata(m: &mut Metrics, side: Side) {
     if side != Side::Unknown {
@@ -357,6 +389,50 @@ mod tests {
         assert!(f.overlaps.is_empty() && f.latencies.is_empty() && f.interruptions.is_empty());
         assert_eq!(m.talk_s.get("mixed"), Some(&2.5));
         assert_eq!(m.agent_talk_ratio, None);
+    }
+
+    #[test]
+    fn mono_cut_off_uses_the_guessed_role_of_the_last_words() {
+        let mixed = |start, end| SpeechSegment {
+            role: Role::Mixed,
+            channel: 0,
+            start,
+            end,
+        };
+        let utt = |start, end, role| Utterance {
+            start,
+            end,
+            role,
+            ..Default::default()
+        };
+        let cfg = FindingsConfig::default();
+        let s = [mixed(0.5, 4.0), mixed(5.0, 9.9)];
+        let run = |s: &[SpeechSegment], u: &[Utterance]| {
+            let (_, mut m) = analyse(s, 10.0, &cfg);
+            assert_eq!(m.hangup.side, Side::Unknown);
+            infer_mono_cut_off(&mut m, s, u, 10.0, &cfg);
+            m
+        };
+        let m = run(&s, &[utt(0.5, 4.0, A), utt(5.0, 9.9, C)]);
+        assert!(m.ended_while_customer_speaking);
+        assert_eq!(
+            (m.hangup.side, m.hangup.source.as_str()),
+            (Side::Agent, "inferred")
+        );
+        // The agent's words at the end, speech ending before the last 0.3 s, or no words in
+        // the last segment: nothing inferred.
+        let m = run(&s, &[utt(0.5, 4.0, C), utt(5.0, 9.9, A)]);
+        assert_eq!(m.hangup.side, Side::Unknown);
+        let early = [mixed(0.5, 4.0), mixed(5.0, 9.5)];
+        let m = run(&early, &[utt(0.5, 4.0, A), utt(5.0, 9.5, C)]);
+        assert_eq!(m.hangup.side, Side::Unknown);
+        let m = run(&s, &[utt(0.5, 4.0, C)]);
+        assert!(!m.ended_while_customer_speaking);
+        // The switch's record is kept.
+        let (_, mut m) = analyse(&s, 10.0, &cfg);
+        apply_hangup_metadata(&mut m, Side::Customer);
+        infer_mono_cut_off(&mut m, &s, &[utt(5.0, 9.9, C)], 10.0, &cfg);
+        assert_eq!(m.hangup.side, Side::Customer);
     }
 
     #[test]

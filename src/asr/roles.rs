@@ -1,11 +1,15 @@
 //! Roles on a mono recording, guessed from what is said. APPROXIMATE by nature: one track
 //! carries both parties, so there is no acoustic evidence of who speaks. The guess is a
-//! two-state Viterbi over the utterances: the text's cues (the agent's greeting, 工号,
-//! 为您服务, 您; the customer's 我想/我要/你们) give the emission scores, and the pause before an
-//! utterance gives the transition (a pause is where the turn usually changes; an utterance
-//! that follows the previous one without a pause is usually the same speaker continuing).
-//! The agent is favoured for the first utterance: the agent answers an inbound call and opens
-//! an outbound one.
+//! two-state Viterbi over the utterances. Emission scores come from the classifier's role head
+//! where the utterance has been classified (`scores["role"]`, learned from every training
+//! line's speaker), plus a few strong cue phrases (the agent's greeting, 工号, 为您服务, 您; the
+//! customer's 我想/我要/你们); the pause before an utterance gives the transition (a pause is
+//! where the turn usually changes; an utterance that follows the previous one without a pause
+//! is usually the same speaker continuing). The agent is favoured for the first utterance: the
+//! agent answers an inbound call and opens an outbound one.
+//!
+//! The pipeline runs this twice: after transcription with the cues only, and again once the
+//! classifier has scored the utterances.
 
 use super::text::{squash, to_simplified};
 use crate::record::{Role, Utterance};
@@ -63,6 +67,21 @@ fn cue_score(text: &str) -> f64 {
     s
 }
 
+/// Weight of the role head's log-odds in the emission, and their cap. Chosen on the call
+/// benchmark's dev split (README, Measured): the cues and the head overlap (a line with 工号
+/// is agent to both), so the head's log-odds count less than fully.
+const HEAD_WEIGHT: f64 = 0.25;
+const HEAD_CAP: f64 = 5.0;
+
+/// The role head's log-odds agent vs customer, weighted and capped (0 when not classified).
+fn head_score(u: &Utterance) -> f64 {
+    let Some(p) = u.scores.get("role").and_then(|m| m.get("agent")) else {
+        return 0.0;
+    };
+    let p = p.clamp(1e-4, 1.0 - 1e-4);
+    HEAD_WEIGHT * (p / (1.0 - p)).ln().clamp(-HEAD_CAP, HEAD_CAP)
+}
+
 /// Set `role` to agent or customer on every utterance of a mono call (sorted by start), from
 /// what is said and the pauses between utterances. Approximate: see the module note.
 pub fn assign_mono_roles(utts: &mut [Utterance]) {
@@ -71,8 +90,8 @@ pub fn assign_mono_roles(utts: &mut [Utterance]) {
     }
     // log-probabilities; state 0 = agent, 1 = customer.
     let emit = |u: &Utterance| {
-        let s = cue_score(&u.text);
-        [s / 2.0, -s / 2.0]
+        let s = cue_score(&u.text) / 2.0 + head_score(u);
+        [s, -s]
     };
     let trans = |gap: f64| {
         let p_switch: f64 = if gap < 0.25 { 0.15 } else { 0.7 };
@@ -144,6 +163,33 @@ mod tests {
         let roles: Vec<Role> = v.iter().map(|u| u.role).collect();
         use Role::{Agent as A, Customer as C};
         assert_eq!(roles, vec![A, A, C, A, C, A, A, C, A]);
+    }
+
+    /// Two agent lines in a row (the second after a pause, where a turn usually changes) and a
+    /// customer line: no cue word says so, the role head does.
+    #[test]
+    fn the_role_head_decides_where_no_cue_word_does() {
+        let mut v = vec![
+            u(0.5, 3.0, "这个不归我们这边管。"),
+            u(3.6, 6.0, "那边营业厅会处理的。"),
+            u(6.6, 8.0, "那怎么办呢？"),
+        ];
+        use Role::{Agent as A, Customer as C};
+        assign_mono_roles(&mut v);
+        let cues_only: Vec<Role> = v.iter().map(|u| u.role).collect();
+        assert_eq!(cues_only, vec![A, C, A]);
+        for (x, p) in v.iter_mut().zip([0.95, 0.97, 0.05]) {
+            let m = [("agent".to_string(), p), ("customer".to_string(), 1.0 - p)];
+            x.scores.insert("role".into(), m.into_iter().collect());
+        }
+        assign_mono_roles(&mut v);
+        let roles: Vec<Role> = v.iter().map(|u| u.role).collect();
+        assert_eq!(roles, vec![A, A, C]);
+        // An unsure head (shrunk to 0.5 for garbled text) adds nothing.
+        let mut w = [u(0.5, 3.0, "这个不归我们这边管。")];
+        let m = [("agent".to_string(), 0.5), ("customer".to_string(), 0.5)];
+        w[0].scores.insert("role".into(), m.into_iter().collect());
+        assert_eq!(head_score(&w[0]), 0.0);
     }
 
     #[test]

@@ -151,7 +151,8 @@ mod tests {
     fn lex() -> Lexicon {
         Lexicon::parse(
             "[attitude]\nrude = [\"听不懂人话\", \"猪\"]\nimpatient = [\"说过了\"]\n\
-             [emotion]\nangry = [\"气死\"]\n[intent]\nescalation = [\"领导\"]\ncomplaint = [\"投诉\", \"领导\"]\n",
+             [emotion]\nangry = [\"气死\"]\n[intent]\nescalation = [\"领导\"]\ncomplaint = [\"投诉\", \"领导\"]\n\
+             [role]\ncustomer = [\"你们\"]\n",
             Path::new("lex.toml"),
         )
         .unwrap()
@@ -193,6 +194,10 @@ mod tests {
         let l = Lexicon::load(&p).unwrap();
         assert_eq!(l.predict(0, "你听不懂人话吗").label, 2);
         assert_eq!(l.predict(1, "气死我了").label, 2);
+        // Role: customer words win, no word gives the agent.
+        assert_eq!(l.predict(3, "你们怎么回事").label, 1);
+        assert_eq!(l.predict(3, "工号一零八六为您服务").label, 0);
+        assert!(!l.predict(3, "好的").matched);
         assert!(l.sizes()["attitude"] > 50);
     }
 }

@@ -18,6 +18,9 @@ const COLUMNS: [&str; 9] = [
     "id", "split", "group", "role", "attitude", "emotion", "intent", "domain", "text",
 ];
 
+/// One optional label index per head, in [`HEADS`] order.
+pub type Labels = [Option<usize>; HEADS.len()];
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Example {
     pub id: String,
@@ -25,7 +28,7 @@ pub struct Example {
     pub group: String,
     pub role: Role,
     /// Label index per head (in [`HEADS`] order), None where the head does not apply.
-    pub labels: [Option<usize>; 3],
+    pub labels: Labels,
     pub text: String,
 }
 
@@ -65,10 +68,12 @@ pub fn parse_tsv(text: &str, path: &Path) -> Result<Vec<Example>, ClassifyError>
             "mixed" => Role::Mixed,
             r => return Err(err(n, format!("unknown role {r:?}"))),
         };
-        let mut labels = [None; 3];
+        let mut labels: Labels = [None; HEADS.len()];
         for (h, spec) in HEADS.iter().enumerate() {
-            let v = f[4 + h];
-            if v.is_empty() {
+            let col = COLUMNS.iter().position(|c| *c == spec.column);
+            let v = f[col.expect("every head's column is in COLUMNS")];
+            // "mixed" is a role, but not a label of the role head: such rows train no role.
+            if v.is_empty() || (spec.column == "role" && v == "mixed") {
                 continue;
             }
             labels[h] = Some(spec.labels.iter().position(|l| *l == v).ok_or_else(|| {
@@ -82,6 +87,8 @@ pub fn parse_tsv(text: &str, path: &Path) -> Result<Vec<Example>, ClassifyError>
                 )
             })?);
         }
+        // A line labelled for its speaker only (`## role_only` in the sources) trains the role
+        // head alone.
         if labels.iter().all(Option::is_none) {
             return Err(err(n, "row has no label".into()));
         }
@@ -117,9 +124,22 @@ mod tests {
              tr1\ttrain\tc0020\tcustomer\t\tdissatisfied\tcomplaint\ttelecom\t我要投诉你们\n"
         );
         let ex = parse_tsv(&t, Path::new("x.tsv")).unwrap();
-        assert_eq!(ex[0].labels, [Some(2), None, None]);
-        assert_eq!(ex[1].labels, [None, Some(1), Some(2)]);
+        // attitude, emotion, intent, role
+        assert_eq!(ex[0].labels, [Some(2), None, None, Some(0)]);
+        assert_eq!(ex[1].labels, [None, Some(1), Some(2), Some(1)]);
         assert_eq!(ex[1].role, Role::Customer);
+        // A mixed line trains no role; a line with only a role trains only the role head; a
+        // mixed line without labels has none.
+        let t = format!(
+            "{HEAD}tr0\ttrain\tm1\tmixed\t\tneutral\t\tbank\t好的\n\
+             tr1\ttrain\ta2\tagent\t\t\t\tbank\t好的，再见\n"
+        );
+        let ex = parse_tsv(&t, Path::new("x.tsv")).unwrap();
+        assert_eq!(ex[0].labels, [None, Some(0), None, None]);
+        assert_eq!(ex[1].labels, [None, None, None, Some(0)]);
+        let t = format!("{HEAD}tr0\ttrain\tm1\tmixed\t\t\t\tbank\t好的\n");
+        let msg = parse_tsv(&t, Path::new("x.tsv")).unwrap_err().to_string();
+        assert!(msg.contains("row has no label"), "{msg}");
     }
 
     #[test]

@@ -244,7 +244,7 @@ impl fmt::Display for EvalReport {
         writeln!(f, "summary (macro-F1, classifier vs keyword baseline)")?;
         write!(f, "  {:<26}", "set")?;
         for h in HEADS {
-            write!(f, "{:>22}", h.name)?;
+            write!(f, "{:>25}", h.name)?;
         }
         writeln!(f)?;
         for s in &self.sets {
@@ -252,7 +252,7 @@ impl fmt::Display for EvalReport {
             for (c, b) in s.classifier.iter().zip(&s.baseline) {
                 write!(
                     f,
-                    "{:>22}",
+                    "{:>25}",
                     format!("{:.3} vs {:.3} (n={})", c.macro_f1, b.macro_f1, c.n)
                 )?;
             }
@@ -268,7 +268,7 @@ impl fmt::Display for EvalReport {
             for c in &s.calibration {
                 write!(
                     f,
-                    "{:>22}",
+                    "{:>25}",
                     format!("{:.3}, {:.3} (n={})", c.ece, c.accuracy_at_08, c.n_at_08)
                 )?;
             }

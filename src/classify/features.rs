@@ -6,7 +6,7 @@
 //! Only the heads that were trained for a role are aggregated for it: attitude for the agent,
 //! emotion and intent for the customer; `mixed` (mono, role unknown) gets all three.
 
-use super::{ATTITUDE, EMOTION, INTENT};
+use super::{ATTITUDE, EMOTION, INTENT, ROLE};
 use crate::record::{CallClassification, Role, Utterance};
 use std::collections::BTreeMap;
 
@@ -80,6 +80,48 @@ fn mean_of(rows: &[&BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
     m
 }
 
+/// Stereo channels that read as swapped: per channel, the role head's P(agent) averaged over
+/// the channel's utterances weighted by their Han characters. Returns (agent channel, customer
+/// channel) means when the customer channel reads as the agent by at least `SWAP_MARGIN`, with
+/// at least 3 classified utterances a side; None otherwise.
+///
+/// Why: a site whose left/right mapping is wrong (a PBX change, a metadata row) would have every
+/// verdict of its calls pinned on the wrong party. On the call benchmark's 38 stereo dev calls
+/// the agent channel always reads more like the agent (the smallest lead is 0.20), so a reversed
+/// lead of 0.3 is a wiring question for a person, not a verdict.
+pub fn swapped_channels(utts: &[Utterance]) -> Option<(f64, f64)> {
+    let mut acc = [(0.0, 0.0, 0usize); 2]; // (Σ n·p, Σ n, utterances) for agent, customer
+    for u in utts {
+        let side = match u.role {
+            Role::Agent => 0,
+            Role::Customer => 1,
+            Role::Mixed => continue,
+        };
+        let Some(&p) = u.scores.get(ROLE.name).and_then(|m| m.get("agent")) else {
+            continue;
+        };
+        let n = u
+            .text
+            .chars()
+            .filter(|&c| crate::asr::text::is_han(c))
+            .count() as f64;
+        if n == 0.0 {
+            continue;
+        }
+        acc[side].0 += n * p;
+        acc[side].1 += n;
+        acc[side].2 += 1;
+    }
+    if acc.iter().any(|a| a.2 < 3) {
+        return None;
+    }
+    let (a, c) = (acc[0].0 / acc[0].1, acc[1].0 / acc[1].1);
+    (c - a >= SWAP_MARGIN).then_some((a, c))
+}
+
+/// How much more agent-like the customer channel must read to be reported as swapped.
+pub const SWAP_MARGIN: f64 = 0.3;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +150,45 @@ mod tests {
         // An agent utterance carrying emotion scores contributes nothing.
         let u = utt(0, Role::Agent, "emotion", &[("angry", 0.9)]);
         assert_eq!(call_features(&[u]), CallClassification::default());
+    }
+
+    #[test]
+    fn channels_that_read_as_the_other_party_are_reported() {
+        let side = |role: Role, ps: &[f64]| -> Vec<Utterance> {
+            ps.iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let mut u = utt(i, role, "role", &[("agent", p), ("customer", 1.0 - p)]);
+                    u.text = "好的明白".repeat(i + 1); // 4, 8, 12 Han characters
+                    u
+                })
+                .collect()
+        };
+        let swapped = [
+            side(Role::Agent, &[0.2, 0.1, 0.3]),
+            side(Role::Customer, &[0.9; 3]),
+        ];
+        let (a, c) = swapped_channels(&swapped.concat()).unwrap();
+        // Weighted by characters: (4·0.2 + 8·0.1 + 12·0.3) / 24.
+        assert!(
+            (a - 5.2 / 24.0).abs() < 1e-9 && (c - 0.9).abs() < 1e-9,
+            "{a} {c}"
+        );
+        // The usual order, a lead under the margin, or too few lines: nothing to say.
+        let right = [
+            side(Role::Agent, &[0.9; 3]),
+            side(Role::Customer, &[0.2; 3]),
+        ];
+        assert_eq!(swapped_channels(&right.concat()), None);
+        let close = [
+            side(Role::Agent, &[0.5; 3]),
+            side(Role::Customer, &[0.75; 3]),
+        ];
+        assert_eq!(swapped_channels(&close.concat()), None);
+        let few = [
+            side(Role::Agent, &[0.1; 2]),
+            side(Role::Customer, &[0.9; 3]),
+        ];
+        assert_eq!(swapped_channels(&few.concat()), None);
     }
 }

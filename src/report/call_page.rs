@@ -32,6 +32,7 @@ fn head_zh(h: &str) -> &str {
         "attitude" => "态度",
         "emotion" => "情绪",
         "intent" => "意图",
+        "role" => "说话人",
         other => other,
     }
 }
@@ -47,6 +48,8 @@ fn class_label_zh(l: &str) -> &str {
         "other" => "其他",
         "positive" => "正面",
         "negative" => "负面",
+        "agent" => "座席",
+        "customer" => "客户",
         other => label_zh(other),
     }
 }
@@ -302,6 +305,8 @@ fn utterances(rec: &CallRecord) -> Vec<UttView<'_>> {
             let chips = u
                 .scores
                 .iter()
+                // The role head explains a mono call's guessed roles; on stereo the channel says.
+                .filter(|(head, _)| rec.mono || head.as_str() != "role")
                 .filter_map(|(head, labels)| {
                     let (label, p) = labels.iter().max_by(|a, b| a.1.total_cmp(b.1))?;
                     Some(Chip {

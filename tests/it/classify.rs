@@ -2,14 +2,14 @@
 //! cases through the trained heads, and call features on a hand-made call.
 //!
 //! Needs `scripts/fetch-classifier.sh` to have run (the test command does it). If the heads
-//! have not been trained yet, the first test trains them exactly as `zhijian train` does
+//! are missing or stale (`train::stale_heads`), the first test trains them exactly as `zhijian train` does
 //! (default options, deterministic), which takes a few minutes once; later runs reuse them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use zhijian::classify::encoder::{Encoder, Scratch};
-use zhijian::classify::{self, call_features, heads, train, Classifier};
+use zhijian::classify::{self, call_features, train, Classifier};
 use zhijian::record::{Role, Utterance};
 
 fn root() -> PathBuf {
@@ -36,13 +36,13 @@ fn classifier() -> &'static Classifier {
     static C: OnceLock<Classifier> = OnceLock::new();
     C.get_or_init(|| {
         let models = models_dir();
-        let dir = fetched(&models);
-        if !dir.join(heads::HEADS_WEIGHTS).exists() {
-            let opts = train::TrainOptions {
-                data_dir: root().join(classify::data::DEFAULT_DIR),
-                models_dir: models.clone(),
-                ..Default::default()
-            };
+        fetched(&models);
+        let opts = train::TrainOptions {
+            data_dir: root().join(classify::data::DEFAULT_DIR),
+            models_dir: models.clone(),
+            ..Default::default()
+        };
+        if train::stale_heads(&opts).is_some() {
             train::train(&opts).expect("training the heads");
         }
         Classifier::load(&models).expect("loading the classifier")
@@ -97,6 +97,23 @@ fn clear_cases_come_out_right() {
 }
 
 #[test]
+fn the_role_head_tells_the_parties_apart_without_cue_words() {
+    // None of roles.rs's cue phrases (工号, 为您服务, 我想, 你们…) here: without the head, only
+    // 您 and the pauses would tell.
+    let c = classifier();
+    let s = c
+        .score_texts(&[
+            "这边已经给您登记了，处理结果会短信通知",
+            "这笔款项已经原路退回到您的卡上了",
+            "那我到底什么时候能拿到钱啊",
+            "我昨天刚交的话费怎么又欠费了",
+        ])
+        .unwrap();
+    let tops: Vec<String> = s.iter().map(|x| top(x, "role")).collect();
+    assert_eq!(tops, ["agent", "agent", "customer", "customer"]);
+}
+
+#[test]
 fn asr_style_text_still_classified() {
     // No punctuation, a homophone (人化 for 人话), Arabic digits.
     let c = classifier();
@@ -124,7 +141,7 @@ fn score_utterances_fills_every_head_and_defaults_empty_text() {
     for u in &utts {
         assert_eq!(
             u.scores.keys().collect::<Vec<_>>(),
-            ["attitude", "emotion", "intent"]
+            ["attitude", "emotion", "intent", "role"]
         );
         for probs in u.scores.values() {
             let sum: f64 = probs.values().sum();
