@@ -4,7 +4,7 @@
 # this one invocation on the same files and model files; then one whole `zhijian inspect` of the
 # same calls with the shipped defaults. Prints a table: wall time, audio seconds per wall
 # second, the speed-up over plain whisper.cpp on the same model file, CER, peak RSS.
-# Files: the four sample calls and the three committed benchmark calls (data/calls/ci/).
+# Files: the four sample calls and the committed benchmark calls (data/calls/ci/, four since 2026-12-01 evening).
 # Takes ~20 min on 2 cores: run it on a quiet machine.
 #   benches/asr.sh [CONFIG…]   CONFIG = MODE:QUANT:WORKERS:THREADS[:ENV=V,ENV=V], e.g.
 #                              zhijian:q8_0:1:2:BENCH_AUDIO_CTX=0   (see benches/asr.rs)

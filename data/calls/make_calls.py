@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE.parent.parent / "samples"))
 import make_samples as ms  # noqa: E402
 
 N_CALLS = 88
-CI_CALLS = ["bench032", "bench040", "bench074"]
+CI_CALLS = ["bench010", "bench032", "bench040", "bench074"]
 AGENT, CUST = ms.AGENT, ms.CUST
 
 TOPICS = [

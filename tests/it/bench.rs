@@ -1,5 +1,5 @@
 //! `zhijian eval calls` on the committed CI subset of the labelled call benchmark
-//! (data/calls/ci: three short synthetic calls, real Whisper and classifier).
+//! (data/calls/ci: four short synthetic calls, one of them mono, real Whisper and classifier).
 
 use super::common::ZHIJIAN;
 use std::path::Path;
@@ -33,7 +33,7 @@ fn eval_calls_on_the_ci_subset_meets_the_committed_thresholds() {
     eprintln!("{stdout}\n{stderr}");
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(r["calls"], 3);
+    assert_eq!(r["calls"], 4);
     assert_eq!(r["missing"].as_array().unwrap().len(), 0);
     // Every labelled item is listed with its counts; the acoustic ones are exact here.
     let item = |id: &str| {
@@ -51,7 +51,7 @@ fn eval_calls_on_the_ci_subset_meets_the_committed_thresholds() {
             .iter()
             .map(|k| i[k].as_u64().unwrap())
             .sum();
-        assert_eq!(n, 3, "{id}: {i}");
+        assert_eq!(n, 4, "{id}: {i}");
     }
     assert_eq!(item("RX05")["fp"], 0);
     assert!(stdout.contains("review queue: precision"), "{stdout}");

@@ -492,6 +492,40 @@ fn inbound_seed_items_wait_apology_reluctance_discrimination_callback() {
 }
 
 #[test]
+fn inbound_insult_counts_as_impatience_without_costing_points_twice() {
+    // bench034 of data/calls: the insult follows a factual sentence in one utterance, which
+    // leaves the attitude model's score low; RX06's insult words still carry RX03.
+    let c = tiny(
+        serde_json::json!({"queue": "客服热线", "direction": "inbound"}),
+        "customer",
+        &[
+            ("agent", "您好，中国移动客服中心，很高兴为您服务。"),
+            ("customer", "我的退款什么时候到账？"),
+            (
+                "agent",
+                "退款已经审核通过，三个工作日内到账，这都不明白，你是不是傻。",
+            ),
+            ("customer", "你这是什么态度？"),
+            ("agent", "感谢您的来电，再见。"),
+        ],
+    );
+    let inbound = card("inbound_service.toml");
+    let r = score(&inbound, &c);
+    let hits = hit_ids(&r);
+    assert!(hits.contains(&"RX03") && hits.contains(&"RX06"), "{hits:?}");
+    let rx03 = r.hits.iter().find(|h| h.id == "RX03").unwrap();
+    assert_eq!(rx03.evidence[0].utterance, Some(2));
+    assert_eq!(rx03.evidence[0].text.as_deref(), Some("你是不是傻"));
+    // 热情耐心 (max 20) is used up by RX06 alone: RX03 adds evidence, not points.
+    assert_eq!(category(&r, "热情耐心"), 0.0);
+    let mut without = c.clone();
+    without.utterances[2].text = "退款已经审核通过，三个工作日内到账。".into();
+    let r2 = score(&inbound, &without);
+    assert!(!hit_ids(&r2).contains(&"RX03"), "{:?}", hit_ids(&r2));
+    assert_eq!(category(&r2, "热情耐心"), 20.0);
+}
+
+#[test]
 fn inbound_standard_opening_with_a_misheard_company_name_is_reviewed_not_deducted() {
     let opening = |text: &str| {
         tiny(
