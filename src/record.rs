@@ -396,6 +396,14 @@ pub struct Utterance {
     pub char_probs: Vec<f32>,
 }
 
+impl Utterance {
+    /// The classifier's probability that the agent said this (its `role` head), when scored.
+    /// Read by the mono role guess and the swapped-channels check.
+    pub fn p_agent(&self) -> Option<f64> {
+        self.scores.get("role")?.get("agent").copied()
+    }
+}
+
 /// A VAD speech span with no usable text after a retry decoded on its own.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(default)]

@@ -75,7 +75,7 @@ const HEAD_CAP: f64 = 5.0;
 
 /// The role head's log-odds agent vs customer, weighted and capped (0 when not classified).
 fn head_score(u: &Utterance) -> f64 {
-    let Some(p) = u.scores.get("role").and_then(|m| m.get("agent")) else {
+    let Some(p) = u.p_agent() else {
         return 0.0;
     };
     let p = p.clamp(1e-4, 1.0 - 1e-4);

@@ -49,6 +49,12 @@ pub fn parse_tsv(text: &str, path: &Path) -> Result<Vec<Example>, ClassifyError>
         Some((_, h)) if h.split('\t').eq(COLUMNS.iter().copied()) => {}
         _ => return Err(err(1, format!("header must be: {}", COLUMNS.join(" ")))),
     }
+    // Each head's column index, found once (constants of this file, not input).
+    let cols: Vec<usize> = HEADS
+        .iter()
+        .map(|h| COLUMNS.iter().position(|c| *c == h.column))
+        .map(|c| c.expect("every head's column is in COLUMNS"))
+        .collect();
     let mut out = Vec::new();
     for (i, line) in lines {
         let n = i + 1;
@@ -70,8 +76,7 @@ pub fn parse_tsv(text: &str, path: &Path) -> Result<Vec<Example>, ClassifyError>
         };
         let mut labels: Labels = [None; HEADS.len()];
         for (h, spec) in HEADS.iter().enumerate() {
-            let col = COLUMNS.iter().position(|c| *c == spec.column);
-            let v = f[col.expect("every head's column is in COLUMNS")];
+            let v = f[cols[h]];
             // "mixed" is a role, but not a label of the role head: such rows train no role.
             if v.is_empty() || (spec.column == "role" && v == "mixed") {
                 continue;

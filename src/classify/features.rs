@@ -6,7 +6,7 @@
 //! Only the heads that were trained for a role are aggregated for it: attitude for the agent,
 //! emotion and intent for the customer; `mixed` (mono, role unknown) gets all three.
 
-use super::{ATTITUDE, EMOTION, INTENT, ROLE};
+use super::{ATTITUDE, EMOTION, INTENT};
 use crate::record::{CallClassification, Role, Utterance};
 use std::collections::BTreeMap;
 
@@ -97,7 +97,7 @@ pub fn swapped_channels(utts: &[Utterance]) -> Option<(f64, f64)> {
             Role::Customer => 1,
             Role::Mixed => continue,
         };
-        let Some(&p) = u.scores.get(ROLE.name).and_then(|m| m.get("agent")) else {
+        let Some(p) = u.p_agent() else {
             continue;
         };
         let n = u

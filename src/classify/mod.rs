@@ -90,7 +90,8 @@ pub const INTENT: HeadSpec = HeadSpec {
 };
 /// Who is speaking, from the words alone. Mono recordings carry both parties on one track;
 /// this head is the main evidence of `asr::assign_mono_roles` (every training line has a role,
-/// so it learns the two parties' ways of speaking, not a keyword list).
+/// so it learns the two parties' ways of speaking, not a keyword list). Its name and first label
+/// are what [`Utterance::p_agent`] reads.
 pub const ROLE: HeadSpec = HeadSpec {
     name: "role",
     labels: &["agent", "customer"],

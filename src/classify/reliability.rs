@@ -154,5 +154,11 @@ mod tests {
         shrink(&mut s, 0.5);
         assert_eq!(s["role"]["agent"], 0.7);
         assert_eq!(s["role"]["customer"], 0.3);
+        // What the mono role guess reads.
+        let u = Utterance {
+            scores: s.clone(),
+            ..Utterance::default()
+        };
+        assert_eq!(u.p_agent(), Some(0.7));
     }
 }
