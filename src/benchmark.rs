@@ -39,7 +39,7 @@ pub struct CallLabels {
 }
 
 impl CallLabels {
-    /// Whether the call belongs to `split` ("dev", "test", or "all" for every call).
+    /// Whether the call belongs to `split` ("dev", "test", "holdout", or "all" for every call).
     pub fn in_split(&self, split: &str) -> bool {
         split == "all" || self.split == split
     }

@@ -201,7 +201,7 @@ pub struct EvalCallsArgs {
     /// [items.ID] precision/recall/accuracy); exit code 3 when one is not reached.
     #[arg(long)]
     pub thresholds: Option<PathBuf>,
-    /// dev, test or all: only that split's calls are inspected and counted.
+    /// dev, test, holdout or all: only that split's calls are inspected and counted.
     #[arg(long, default_value = "all")]
     pub split: String,
     /// Only read existing results in --out; inspect nothing.

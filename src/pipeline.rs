@@ -757,9 +757,16 @@ fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -
     if let (Some(c), false) = (&engine.classifier, rec.utterances.is_empty()) {
         StageCounts::bump(&counts.classify);
         let t = Instant::now();
-        if let Err(e) = c.score_utterances(&mut rec.utterances) {
+        // The text as stored (personal data masked), so that re-classifying the stored record
+        // later gives the same scores.
+        let entities = crate::pii::refresh_entities(rec);
+        let mut input = crate::pii::blank_entities(&rec.utterances, &entities);
+        if let Err(e) = c.score_utterances(&mut input) {
             fail(rec, "classify", e.to_string());
             return false;
+        }
+        for (u, i) in rec.utterances.iter_mut().zip(input) {
+            u.scores = i.scores;
         }
         if rec.mono {
             // The role head is the better evidence of who speaks: guess the roles again.
@@ -780,10 +787,7 @@ fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -
 fn derive_and_score(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) {
     derive_metrics(engine, rec);
     // Personal data, before scoring: rules read the entities (outputs mask the text).
-    rec.pii = crate::pii::detect(&rec.utterances)
-        .into_iter()
-        .map(|f| f.entity)
-        .collect();
+    rec.pii = crate::pii::refresh_entities(rec);
     if let Some(cards) = &engine.scorecards {
         StageCounts::bump(&counts.score);
         let t = Instant::now();

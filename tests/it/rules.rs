@@ -566,6 +566,54 @@ fn inbound_standard_opening_with_a_misheard_company_name_is_reviewed_not_deducte
 }
 
 #[test]
+fn inbound_closing_heard_as_near_sounds_is_reviewed_not_deducted() {
+    let closing = |who: &str, text: &str| {
+        tiny(
+            serde_json::json!({"queue": "客服热线", "direction": "inbound"}),
+            "customer",
+            &[
+                ("agent", "您好，中国移动客服中心，很高兴为您服务。"),
+                ("customer", "我想问一下宽带的事。"),
+                ("agent", "好的，已经帮您处理了。"),
+                (who, text),
+            ],
+        )
+    };
+    let inbound = card("inbound_service.toml");
+    let decided = |c: &CallRecord| {
+        let r = score(&inbound, c);
+        (
+            hit_ids(&r).contains(&"LY02"),
+            review_ids(&r, ReviewReason::Manual).contains(&"LY02M"),
+        )
+    };
+    // bench071 of data/calls (SNR 5.3 dB): no closing word recognised, the sound is close.
+    let garbled = "感谢你再来见,对于一生国际参赛见。";
+    assert_eq!(decided(&closing("agent", garbled)), (false, true));
+    // bench077 (mono): the agent's closing guessed to be the customer's.
+    let misattributed = "感谢你的来电,祝民生佛愉快赛天传。";
+    assert_eq!(decided(&closing("customer", misattributed)), (false, true));
+    // No closing at all, or a last question that merely shares a few sounds: deducted.
+    for text in [
+        "您看这样处理可以吗？",
+        "你听不懂吗？我已经说过很多遍了，就是这样。",
+    ] {
+        assert_eq!(decided(&closing("agent", text)), (true, false), "{text}");
+    }
+    // 感谢您的耐心等待 is the closing phrase 感谢您的来电 with one edit (耐 nai / 来 lai fold
+    // together); the cards exclude it, so it is no closing. As a whole sentence it is still close
+    // to the script: a reviewer listens, no deduction.
+    let thanks_for_waiting = "感谢您的耐心等待，您本月话费是八十六元。";
+    assert_eq!(
+        decided(&closing("agent", thanks_for_waiting)),
+        (false, true)
+    );
+    // The closing heard: neither.
+    let said = "感谢您的来电，祝您生活愉快，再见。";
+    assert_eq!(decided(&closing("agent", said)), (false, false));
+}
+
+#[test]
 fn seat_cards_hold_back_the_greeting_deduction_the_same_way() {
     let call = |text: &str| {
         let mut c = call("seat_good.json");
@@ -588,6 +636,36 @@ fn seat_cards_hold_back_the_greeting_deduction_the_same_way() {
         assert!(hit_ids(&r).contains(&"FW01"), "{file}");
         assert!(
             !review_ids(&r, ReviewReason::Manual).contains(&"FW01M"),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn seat_cards_hold_back_the_closing_deduction_the_same_way() {
+    let closing = |text: &str| {
+        let mut c = call("seat_good.json");
+        // The agent's last three utterances: 好的, 好的, `text`.
+        let last = c.utterances.len() - 1;
+        for u in c.utterances.iter_mut().rev().take(5) {
+            u.text = "好的。".into();
+        }
+        c.utterances[last].role = zhijian::record::Role::Agent;
+        c.utterances[last].text = text.into();
+        c
+    };
+    for file in ["seat_cdma.toml", "seat_gsm_sp.toml", "seat_vip.toml"] {
+        let card = card(file);
+        let r = score(&card, &closing("感谢你再来见,对于一生国际参赛见。"));
+        assert!(!hit_ids(&r).contains(&"FW02"), "{file}: {:?}", hit_ids(&r));
+        assert!(
+            review_ids(&r, ReviewReason::Manual).contains(&"FW02M"),
+            "{file}"
+        );
+        let r = score(&card, &closing("您看这样处理可以吗？"));
+        assert!(hit_ids(&r).contains(&"FW02"), "{file}");
+        assert!(
+            !review_ids(&r, ReviewReason::Manual).contains(&"FW02M"),
             "{file}"
         );
     }
