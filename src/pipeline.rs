@@ -538,7 +538,10 @@ pub fn process_fresh(
         StageCounts::bump(&counts.asr);
         let t = Instant::now();
         match transcribe(stage, &roles, &rec.segments, rec.mono) {
-            Ok(tr) => {
+            Ok((tr, notes)) => {
+                for n in notes {
+                    warn(&mut rec, "asr", n);
+                }
                 rec.utterances = tr.utterances;
                 rec.metrics.untranscribed_s = (tr
                     .untranscribed
@@ -798,13 +801,14 @@ fn derive_and_score(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts)
 }
 
 /// Transcribe each track's speech, merge by time, and give every utterance its id and jieba
-/// tokens. Mono calls get roles guessed from what is said (approximate).
+/// tokens. Mono calls get roles guessed from what is said (approximate). Also returns notes
+/// for the call's warnings (a track transcribed again after a crash).
 fn transcribe(
     stage: &AsrStage,
     tracks: &[(usize, Role, &[f32])],
     segments: &[crate::record::SpeechSegment],
     mono: bool,
-) -> Result<crate::asr::TrackTranscript, crate::asr::AsrError> {
+) -> Result<(crate::asr::TrackTranscript, Vec<String>), crate::asr::AsrError> {
     let jobs: Vec<TrackJob> = tracks
         .iter()
         .map(|&(index, role, samples)| {
@@ -817,7 +821,7 @@ fn transcribe(
         })
         .filter(|(_, _, spans)| !spans.is_empty())
         .collect();
-    let parts = match &stage.isolate {
+    let (parts, notes) = match &stage.isolate {
         Some(spec) => transcribe_in_child(stage, spec, &jobs)?,
         None => {
             let mut worker = stage.take()?;
@@ -828,7 +832,7 @@ fn transcribe(
                 })
                 .collect();
             stage.give(worker);
-            parts?
+            (parts?, Vec::new())
         }
     };
     let mut utts = Vec::new();
@@ -846,26 +850,47 @@ fn transcribe(
         u.tokens = crate::text::tokenize(&u.text);
     }
     untranscribed.sort_by(|a, b| a.start.total_cmp(&b.start));
-    Ok(crate::asr::TrackTranscript {
+    let transcript = crate::asr::TrackTranscript {
         utterances: utts,
         untranscribed,
-    })
+    };
+    Ok((transcript, notes))
 }
 
 /// One track to transcribe: role, 16 kHz samples, VAD speech spans (s).
 type TrackJob<'a> = (Role, &'a [f32], Vec<(f64, f64)>);
 
-/// The tracks of one call in a supervised child. A child that crashed is not reused.
+/// The tracks of one call in supervised children, and notes for the call's warnings. A child
+/// that crashed is not reused. The track it crashed on is tried once more in a child without
+/// DTW token alignment: the one crash seen on real audio (a new data/calls round, 1 call in 48)
+/// is whisper.cpp's DTW median filter asserting on a segment under 0.16 s, and without DTW the
+/// track still gets its text, with Whisper's own (coarser) token times.
 fn transcribe_in_child(
     stage: &AsrStage,
     spec: &ChildSpec,
     jobs: &[TrackJob],
-) -> Result<Vec<crate::asr::TrackTranscript>, crate::asr::AsrError> {
-    let mut child = stage.take_child(spec)?;
+) -> Result<(Vec<crate::asr::TrackTranscript>, Vec<String>), crate::asr::AsrError> {
     let mut out = Vec::new();
+    let mut notes = Vec::new();
     for (role, samples, spans) in jobs {
+        let mut child = stage.take_child(spec)?;
         match child.transcribe_track_checked(samples, spans, *role) {
-            Ok(t) => out.push(t),
+            Ok(t) => {
+                stage.children.lock().expect("asr children").push(child);
+                out.push(t);
+            }
+            Err(crate::asr::AsrError::Crashed(why)) if spec.opts.dtw => {
+                drop(child);
+                let mut plain = spec.clone();
+                plain.opts.dtw = false;
+                let t = AsrChild::spawn(&plain)?.transcribe_track_checked(samples, spans, *role)?;
+                notes.push(format!(
+                    "the recogniser crashed on the {} track ({why}) and ran again without DTW \
+                     token alignment: that side's character times are Whisper's own, coarser",
+                    role.as_str()
+                ));
+                out.push(t);
+            }
             Err(e @ crate::asr::AsrError::Crashed(_)) => return Err(e),
             Err(e) => {
                 stage.children.lock().expect("asr children").push(child);
@@ -873,8 +898,7 @@ fn transcribe_in_child(
             }
         }
     }
-    stage.children.lock().expect("asr children").push(child);
-    Ok(out)
+    Ok((out, notes))
 }
 
 /// 字/分钟 per role: Han characters and digits over the role's speaking time.

@@ -644,6 +644,9 @@ impl AsrWorker {
             return Err("no audible sound");
         }
         let dur = raw.end - raw.start;
+        if impossibly_fast(&text, dur) {
+            return Err("hallucination");
+        }
         let chars_per_min = if dur >= 0.1 {
             text::spoken_chars(&text) as f64 * 60.0 / dur
         } else {
@@ -663,6 +666,16 @@ impl AsrWorker {
             char_probs,
         })
     }
+}
+
+/// True when `text` over `dur_s` seconds is more than anyone says: 8 characters or more at
+/// over 20 a second (fast speech is 6–7). Whisper writes such runs over a short sound, e.g.
+/// 「我们在这儿,我们在这儿,在这儿,在这」 (17 characters) over an agent's 0.54 s 「嗯」 on a new
+/// data/calls round, a loop the punctuation hid from [`text::collapse_repeats`]. Short text
+/// timed too tightly (「你已经不懂吗?」 in 0.35 s, 17 a second) is kept.
+fn impossibly_fast(text: &str, dur_s: f64) -> bool {
+    let n = text::spoken_chars(text) as f64;
+    n >= 8.0 && n > 20.0 * dur_s.max(0.0)
 }
 
 /// Encoder positions (20 ms each, 1500 = 30 s) for a window of `len_s` seconds: the audio
@@ -950,6 +963,19 @@ fn loudest_frame_dbfs(track: &[f32], a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
     use pack::Piece;
+
+    #[test]
+    fn text_faster_than_anyone_speaks_is_a_hallucination() {
+        assert!(impossibly_fast("我们在这儿,我们在这儿,在这儿,在这", 0.54));
+        // Short text timed tightly, and a fast but possible sentence, are kept.
+        assert!(!impossibly_fast("你已经不懂吗?", 0.35));
+        assert!(!impossibly_fast("好的我帮您查一下这个订单", 1.0));
+        assert!(impossibly_fast("好的我帮您查一下这个订单", 0.5));
+        assert!(
+            !impossibly_fast("13812345678", 1.2),
+            "a phone number read fast"
+        );
+    }
 
     fn tok(s: &str, t: f64) -> Tok {
         Tok {

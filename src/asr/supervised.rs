@@ -19,8 +19,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// Test hook (fault injection): a child asked to transcribe a track this many seconds long
-/// (±0.1 s) aborts, as a crash inside whisper.cpp would.
+/// (±0.1 s) aborts, as a crash inside whisper.cpp would. A comma-separated list; an entry
+/// ending in `:dtw` aborts only in a child with DTW token alignment on (whisper.cpp's DTW
+/// median filter asserts on a segment under 0.16 s).
 pub const ABORT_ON_SECONDS_ENV: &str = "ZHIJIAN_FAULT_ASR_ABORT_SECONDS";
+
+/// Track lengths (s) at which this child aborts, from [`ABORT_ON_SECONDS_ENV`].
+fn abort_lengths(dtw: bool) -> Vec<f64> {
+    let Ok(v) = std::env::var(ABORT_ON_SECONDS_ENV) else {
+        return Vec::new();
+    };
+    v.split(',')
+        .filter_map(|e| match e.trim().strip_suffix(":dtw") {
+            Some(secs) => secs.parse().ok().filter(|_| dtw),
+            None => e.trim().parse().ok(),
+        })
+        .collect()
+}
 
 #[derive(Serialize, Deserialize)]
 struct Request {
@@ -169,11 +184,9 @@ fn read_samples(input: &mut impl Read, n: usize) -> std::io::Result<Vec<f32>> {
 /// `zhijian asr-child`: load the model, say `ready`, answer requests until stdin closes.
 pub fn child_main(model: &Path, options: &str) -> anyhow::Result<()> {
     let opts: AsrOptions = serde_json::from_str(options)?;
+    let abort_on = abort_lengths(opts.dtw);
     let asr = Asr::load(model, opts)?;
     let mut worker = asr.worker()?;
-    let abort_on: Option<f64> = std::env::var(ABORT_ON_SECONDS_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok());
     let stdin = std::io::stdin();
     let mut input = BufReader::new(stdin.lock());
     let stdout = std::io::stdout();
@@ -187,7 +200,7 @@ pub fn child_main(model: &Path, options: &str) -> anyhow::Result<()> {
         }
         let req: Request = serde_json::from_str(&line)?;
         let secs = req.samples as f64 / super::SAMPLE_RATE as f64;
-        if abort_on.is_some_and(|a| (a - secs).abs() < 0.1) {
+        if abort_on.iter().any(|a| (a - secs).abs() < 0.1) {
             std::process::abort();
         }
         let samples = read_samples(&mut input, req.samples)?;

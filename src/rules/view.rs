@@ -11,6 +11,13 @@ use std::borrow::Cow;
 /// are seconds apart with the other party between them.
 const FRAGMENT_GAP_S: f64 = 1.2;
 
+/// An utterance at least this long (seconds) whose text has fewer than [`SPARSE_CPS`]
+/// characters a second is speech the transcript does not account for: people say 3–7
+/// characters a second, and Whisper writes 「请稍」 over the 4 s of a garbled opening, or 「吗。」
+/// over a 3 s closing whose words it put elsewhere (new calls of data/calls, SNR 9–10 dB).
+const SPARSE_MIN_S: f64 = 1.5;
+const SPARSE_CPS: f64 = 1.0;
+
 /// One utterance (or one turn of merged fragments) and its prepared text.
 pub struct UttView<'a> {
     pub u: Cow<'a, Utterance>,
@@ -154,6 +161,37 @@ impl<'a> CallView<'a> {
         };
         items.into_iter().find_map(|i| i.2)
     }
+
+    /// An utterance inside what a text condition with this role and position reads whose text
+    /// is far too short for its time (fewer than 1 character a second over 1.5 s or more):
+    /// speech the recogniser heard but did not write, so whether a phrase was said there is
+    /// unknown, as for [`untranscribed_in_scope`](Self::untranscribed_in_scope).
+    pub fn sparse_in_scope(
+        &self,
+        role: RoleFilter,
+        position: Option<&Position>,
+        lenient: bool,
+    ) -> Option<&Utterance> {
+        let scope = self.text_scope(role, position, lenient);
+        self.utts.iter().map(|v| v.u.as_ref()).find(|u| {
+            is_sparse(u)
+                && scope.iter().any(|t| {
+                    t.u.role == u.role && u.start >= t.u.start - 1e-6 && u.end <= t.u.end + 1e-6
+                })
+        })
+    }
+}
+
+/// True when `u`'s text is far too short for its time (see [`SPARSE_MIN_S`]). Only text the
+/// recogniser wrote (it comes with character times) is judged: a hand-written record's
+/// utterance times are the writer's guess.
+fn is_sparse(u: &Utterance) -> bool {
+    if u.char_times.is_empty() {
+        return false;
+    }
+    let d = u.end - u.start;
+    let chars = u.text.chars().filter(|c| c.is_alphanumeric()).count();
+    d >= SPARSE_MIN_S && (chars as f64) < d * SPARSE_CPS
 }
 
 /// One turn: a lone utterance (its index in [`CallView::utts`], prepared once there) or

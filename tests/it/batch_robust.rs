@@ -350,6 +350,7 @@ fn a_crash_inside_the_recogniser_fails_one_call_and_the_batch_goes_on() {
         ("a_first.wav", 5.0),
         ("b_crash.wav", 7.77),
         ("c_after.wav", 6.0),
+        ("d_dtw_crash.wav", 6.66),
     ] {
         write_wav(
             &src.join(name),
@@ -372,8 +373,12 @@ fn a_crash_inside_the_recogniser_fails_one_call_and_the_batch_goes_on() {
         .arg("--out")
         .arg(&out)
         .arg(&src)
-        // The child transcribing the 7.77 s call aborts, as a crash in whisper.cpp would.
-        .env(zhijian::asr::supervised::ABORT_ON_SECONDS_ENV, "7.77")
+        // The child transcribing the 7.77 s call aborts, as a crash in whisper.cpp would; on
+        // the 6.66 s call only while DTW token alignment is on (whisper.cpp's median filter).
+        .env(
+            zhijian::asr::supervised::ABORT_ON_SECONDS_ENV,
+            "7.77,6.66:dtw",
+        )
         .current_dir(root())
         .output()
         .unwrap();
@@ -391,7 +396,18 @@ fn a_crash_inside_the_recogniser_fails_one_call_and_the_batch_goes_on() {
             .into_owned();
         by_name.insert(name, rec);
     }
-    assert_eq!(by_name.len(), 3);
+    assert_eq!(by_name.len(), 4);
+    // The DTW crash: both tracks transcribed again without DTW, the call inspected.
+    let dtw = &by_name["d_dtw_crash.wav"];
+    assert_eq!(dtw.status.as_str(), "ok", "{:?}", dtw.errors);
+    let again: Vec<&str> = dtw
+        .warnings
+        .iter()
+        .filter(|w| w.stage == "asr" && w.message.contains("without DTW"))
+        .map(|w| w.message.as_str())
+        .collect();
+    assert!(!again.is_empty(), "{:?}", dtw.warnings);
+    assert!(dtw.timings_ms.contains_key("asr"));
     let crashed = &by_name["b_crash.wav"];
     assert_eq!(crashed.status.as_str(), "failed");
     assert_eq!(crashed.errors[0].stage, "asr");
@@ -434,6 +450,6 @@ fn a_crash_inside_the_recogniser_fails_one_call_and_the_batch_goes_on() {
     );
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["calls_skipped"], 2);
-    assert_eq!(summary["calls_ok"], 3);
+    assert_eq!(summary["calls_skipped"], 3);
+    assert_eq!(summary["calls_ok"], 4);
 }

@@ -15,7 +15,10 @@ documented! { EXPLAIN,
 /// `position`. With `need = "all"` every phrase must be said, and the condition hits when any
 /// is missing. The evidence is the window that was searched and the phrases that were missing.
 /// Matching (`mode`, `exclude`) works as in `keywords`; the default mode tolerates the
-/// recogniser's homophones, so 「感谢您的来订」 still counts as the closing.
+/// recogniser's homophones, so 「感谢您的来订」 still counts as the closing. When the window
+/// holds speech the recogniser gave no text for, or recognised text of 1.5 s or more with
+/// under one character a second (「请稍」 over 4 s), the answer is unknown: review, no
+/// deduction.
 ///
 /// ## Example
 /// ```toml
@@ -113,6 +116,20 @@ impl Absence {
                 vec![Evidence::span(g.start, g.end, "未转写的讲话".to_string())],
             );
         }
+        // Or in speech it heard but hardly wrote (「请稍」 over 4 s): the same.
+        if let Some(u) = cx
+            .view
+            .sparse_in_scope(self.role, self.position.as_ref(), cx.lenient)
+        {
+            let chars = u.text.chars().filter(|c| c.is_alphanumeric()).count();
+            return Outcome::unknown(
+                format!(
+                    "{:.1}–{:.1} s的讲话只识别出{chars}个字，无法判断是否说过",
+                    u.start, u.end
+                ),
+                vec![Evidence::span(u.start, u.end, "识别不全的讲话".to_string())],
+            );
+        }
         let (start, end) = match (scope.first(), scope.last()) {
             (Some(a), Some(b))
                 if self
@@ -208,6 +225,52 @@ mod tests {
             r#"{ kind = "absence", phrases = ["再见"], role = "agent", position = { first = 2 } }"#,
         );
         assert_eq!(eval(&g, &c).verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn speech_with_far_too_few_characters_goes_to_review_not_deduction() {
+        let k = cond(
+            r#"{ kind = "absence", phrases = ["再见"], role = "agent", position = { last = 1 } }"#,
+        );
+        // Recogniser output: every utterance with its character times.
+        let timed = |rows: &[(&str, f64, f64, &str)]| {
+            let mut c = call(rows);
+            for u in &mut c.utterances {
+                let n = u.text.chars().count().max(1);
+                let step = (u.end - u.start) / n as f64;
+                u.char_times = (0..n).map(|i| u.start + i as f64 * step).collect();
+            }
+            c
+        };
+        let with_last = |start: f64, end: f64, text: &str| {
+            timed(&[
+                ("a", 0.0, 3.0, "您看这样处理可以吗"),
+                ("c", 3.5, 6.0, "好的谢谢你再见"),
+                ("a", start, end, text),
+            ])
+        };
+        // bench210 of the holdout calls: 「吗。」 over the 3.2 s of the agent's closing.
+        let o = eval(&k, &with_last(6.5, 9.7, "吗。"));
+        assert_eq!(o.verdict, Verdict::Unknown);
+        assert_eq!((o.evidence[0].start, o.evidence[0].end), (6.5, 9.7));
+        let reason = o.reason.unwrap_or_default();
+        assert!(reason.contains("只识别出1个字"), "{reason}");
+        // Two characters in 1.9 s is slow speech, not lost speech (1 a second is the bound);
+        // one character in 1.4 s is too short a span to judge: both deduct.
+        assert_eq!(eval(&k, &with_last(6.5, 8.4, "好的")).verdict, Verdict::Hit);
+        assert_eq!(eval(&k, &with_last(6.5, 7.9, "嗯")).verdict, Verdict::Hit);
+        // A hand-written record (no character times) is not judged: its times are a guess.
+        let mut written = with_last(6.5, 9.7, "吗。");
+        written.utterances[2].char_times.clear();
+        assert_eq!(eval(&k, &written).verdict, Verdict::Hit);
+        // A sparse utterance outside the window (the customer's, or earlier) changes nothing.
+        let c = timed(&[
+            ("a", 0.0, 4.0, "请稍"),
+            ("c", 4.5, 8.0, "嗯"),
+            ("a", 8.5, 10.0, "您看这样处理可以吗"),
+        ]);
+        let o = eval(&k, &c);
+        assert_eq!(o.verdict, Verdict::Hit, "{:?}", o.reason);
     }
 
     #[test]
