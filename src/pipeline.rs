@@ -862,8 +862,8 @@ type TrackJob<'a> = (Role, &'a [f32], Vec<(f64, f64)>);
 
 /// The tracks of one call in supervised children, and notes for the call's warnings. A child
 /// that crashed is not reused. The track it crashed on is tried once more in a child without
-/// DTW token alignment: the one crash seen on real audio (a new data/calls round, 1 call in 48)
-/// is whisper.cpp's DTW median filter asserting on a segment under 0.16 s, and without DTW the
+/// DTW token alignment: the one crash seen so far (a call of the second data/calls holdout
+/// round) is whisper.cpp's DTW median filter asserting on a segment under 0.16 s; without DTW the
 /// track still gets its text, with Whisper's own (coarser) token times.
 fn transcribe_in_child(
     stage: &AsrStage,
