@@ -562,6 +562,8 @@ pub fn process_fresh(
     }
     drop(roles);
     drop(tracks);
+    // Personal data first: the classifier reads the text with it blanked, the rules read it.
+    rec.pii = crate::pii::refresh_entities(&rec);
     if !classify_stage(engine, &mut rec, counts) {
         return rec;
     }
@@ -606,6 +608,7 @@ fn resume(
     if rec.status == CallStatus::NoSpeech {
         return rec;
     }
+    rec.pii = crate::pii::refresh_entities(&rec);
     if reclassify {
         rec.warnings.retain(|w| w.stage != ROLE_CHECK);
         rec.timings_ms.remove("classify");
@@ -755,15 +758,15 @@ fn derive_metrics(engine: &Engine, rec: &mut CallRecord) {
 /// Stage name of the swapped-channels warning (redone with the classification).
 const ROLE_CHECK: &str = "role_check";
 
-/// Classifier scores per utterance and call features. False when the call failed here.
+/// Classifier scores per utterance and call features (reading `rec.pii`, found before it).
+/// False when the call failed here.
 fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -> bool {
     if let (Some(c), false) = (&engine.classifier, rec.utterances.is_empty()) {
         StageCounts::bump(&counts.classify);
         let t = Instant::now();
         // The text as stored (personal data masked), so that re-classifying the stored record
         // later gives the same scores.
-        let entities = crate::pii::refresh_entities(rec);
-        let mut input = crate::pii::blank_entities(&rec.utterances, &entities);
+        let mut input = crate::pii::blank_entities(&rec.utterances, &rec.pii);
         if let Err(e) = c.score_utterances(&mut input) {
             fail(rec, "classify", e.to_string());
             return false;
@@ -789,8 +792,7 @@ fn classify_stage(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) -
 
 fn derive_and_score(engine: &Engine, rec: &mut CallRecord, counts: &StageCounts) {
     derive_metrics(engine, rec);
-    // Personal data, before scoring: rules read the entities (outputs mask the text).
-    rec.pii = crate::pii::refresh_entities(rec);
+    crate::pii::follow_roles(&mut rec.pii, &rec.utterances);
     if let Some(cards) = &engine.scorecards {
         StageCounts::bump(&counts.score);
         let t = Instant::now();

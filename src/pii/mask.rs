@@ -311,6 +311,14 @@ mod tests {
         assert_eq!(text(&fresh), text(&stored));
         assert_eq!(text(&fresh)[1], "***********，卡号*******************");
         assert_eq!(text(&fresh)[2], "我叫***");
+        // The speakers guessed again (mono): the entities follow their utterances.
+        let mut entities = fresh.pii.clone();
+        let mut utts = fresh.utterances.clone();
+        utts[1].role = crate::record::Role::Agent;
+        crate::pii::follow_roles(&mut entities, &utts);
+        let roles: Vec<_> = entities.iter().map(|e| e.role).collect();
+        use crate::record::Role::{Agent, Customer};
+        assert_eq!(roles, vec![Agent, Agent, Customer]);
     }
 
     #[test]

@@ -51,6 +51,17 @@ pub fn refresh_entities(rec: &crate::record::CallRecord) -> Vec<Entity> {
     out
 }
 
+/// Give each entity the role its utterance has now: on a mono call the classify stage guesses
+/// the speakers again after the entities were found (and a stored entity keeps the role of
+/// its first run).
+pub fn follow_roles(entities: &mut [Entity], utts: &[crate::record::Utterance]) {
+    for e in entities {
+        if let Some(u) = utts.iter().find(|u| u.id == e.utterance) {
+            e.role = u.role;
+        }
+    }
+}
+
 /// The personal data of a call: its stored entities, or, for a record that has none (written
 /// by hand or before detection existed), what the detector finds in its utterances.
 pub fn entities_of(rec: &crate::record::CallRecord) -> Vec<Entity> {

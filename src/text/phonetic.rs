@@ -72,7 +72,7 @@ impl Unit {
             let (ix, fx) = initial_final(x);
             b[..*nb as usize].iter().any(|&y| {
                 let (iy, fy) = initial_final(y);
-                (!ix.is_empty() && ix == iy) || (!fx.is_empty() && fx == fy)
+                (ix != 0 && ix == iy) || (fx != 0 && fx == fy)
             })
         });
         if near {
@@ -83,22 +83,22 @@ impl Unit {
     }
 }
 
-/// Initials after folding (zh/ch/sh, n and f are folded away); y and w count as initials.
-const INITIALS: [&str; 18] = [
-    "b", "p", "m", "d", "t", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w",
-];
+/// Initials after folding: one letter each (zh/ch/sh became z/c/s; n and f became l and h);
+/// y and w count as initials.
+const INITIALS: &[u8] = b"bpmdtlgkhjqxrzcsyw";
 
-/// A packed key split into its initial and final (either may be empty: 安 an, 嗯 n).
-fn initial_final(key: u64) -> (String, String) {
-    let bytes: Vec<u8> = key
-        .to_be_bytes()
-        .into_iter()
-        .skip_while(|&b| b == 0)
-        .collect();
-    let s = String::from_utf8_lossy(&bytes).into_owned();
-    match INITIALS.iter().find(|i| s.starts_with(**i)) {
-        Some(i) if s.len() > i.len() => (i.to_string(), s[i.len()..].to_string()),
-        _ => (String::new(), s),
+/// A packed key ([`fuzzy_key`]) split into its initial and final, each as a packed key (0 when
+/// absent: 安 an and 嗯 n have no initial).
+fn initial_final(key: u64) -> (u64, u64) {
+    let len = (64 - key.leading_zeros()).div_ceil(8);
+    if len < 2 {
+        return (0, key);
+    }
+    let first = key >> (8 * (len - 1));
+    if INITIALS.contains(&(first as u8)) {
+        (first, key & ((1u64 << (8 * (len - 1))) - 1))
+    } else {
+        (0, key)
     }
 }
 

@@ -580,13 +580,7 @@ fn inbound_closing_heard_as_near_sounds_is_reviewed_not_deducted() {
         )
     };
     let inbound = card("inbound_service.toml");
-    let decided = |c: &CallRecord| {
-        let r = score(&inbound, c);
-        (
-            hit_ids(&r).contains(&"LY02"),
-            review_ids(&r, ReviewReason::Manual).contains(&"LY02M"),
-        )
-    };
+    let decided = |c: &CallRecord| deducted_or_reviewed(&score(&inbound, c), "LY02", "LY02M");
     // bench071 of data/calls (SNR 5.3 dB): no closing word recognised, the sound is close.
     let garbled = "感谢你再来见,对于一生国际参赛见。";
     assert_eq!(decided(&closing("agent", garbled)), (false, true));
@@ -613,6 +607,14 @@ fn inbound_closing_heard_as_near_sounds_is_reviewed_not_deducted() {
     assert_eq!(decided(&closing("agent", said)), (false, false));
 }
 
+/// Whether `item` deducted and whether its manual twin `review` sent the call to review.
+fn deducted_or_reviewed(r: &ScoreResult, item: &str, review: &str) -> (bool, bool) {
+    (
+        hit_ids(r).contains(&item),
+        review_ids(r, ReviewReason::Manual).contains(&review),
+    )
+}
+
 #[test]
 fn seat_cards_hold_back_the_greeting_deduction_the_same_way() {
     let call = |text: &str| {
@@ -622,20 +624,14 @@ fn seat_cards_hold_back_the_greeting_deduction_the_same_way() {
     };
     for file in ["seat_cdma.toml", "seat_gsm_sp.toml", "seat_vip.toml"] {
         let card = card(file);
-        let r = score(
-            &card,
-            &call("你好,这件错误中心,包括孙岳八云,很高级为您语言。请问有什么损邦语。"),
-        );
-        assert!(!hit_ids(&r).contains(&"FW01"), "{file}: {:?}", hit_ids(&r));
-        assert!(
-            review_ids(&r, ReviewReason::Manual).contains(&"FW01M"),
-            "{file}"
-        );
+        let decided =
+            |text: &str| deducted_or_reviewed(&score(&card, &call(text)), "FW01", "FW01M");
+        let garbled = "你好,这件错误中心,包括孙岳八云,很高级为您语言。请问有什么损邦语。";
+        assert_eq!(decided(garbled), (false, true), "{file}");
         // A greeting without the company and without 很高兴为您服务 is not the script.
-        let r = score(&card, &call("喂，你好，请问有什么可以帮到您？"));
-        assert!(hit_ids(&r).contains(&"FW01"), "{file}");
-        assert!(
-            !review_ids(&r, ReviewReason::Manual).contains(&"FW01M"),
+        assert_eq!(
+            decided("喂，你好，请问有什么可以帮到您？"),
+            (true, false),
             "{file}"
         );
     }
@@ -656,18 +652,14 @@ fn seat_cards_hold_back_the_closing_deduction_the_same_way() {
     };
     for file in ["seat_cdma.toml", "seat_gsm_sp.toml", "seat_vip.toml"] {
         let card = card(file);
-        let r = score(&card, &closing("感谢你再来见,对于一生国际参赛见。"));
-        assert!(!hit_ids(&r).contains(&"FW02"), "{file}: {:?}", hit_ids(&r));
-        assert!(
-            review_ids(&r, ReviewReason::Manual).contains(&"FW02M"),
+        let decided =
+            |text: &str| deducted_or_reviewed(&score(&card, &closing(text)), "FW02", "FW02M");
+        assert_eq!(
+            decided("感谢你再来见,对于一生国际参赛见。"),
+            (false, true),
             "{file}"
         );
-        let r = score(&card, &closing("您看这样处理可以吗？"));
-        assert!(hit_ids(&r).contains(&"FW02"), "{file}");
-        assert!(
-            !review_ids(&r, ReviewReason::Manual).contains(&"FW02M"),
-            "{file}"
-        );
+        assert_eq!(decided("您看这样处理可以吗？"), (true, false), "{file}");
     }
 }
 
